@@ -1,0 +1,110 @@
+//! The two think-queue wire dialects, and the only place where Redis key names are spelled.
+
+use std::fmt;
+
+/// Which think-queue generation's bytes to write and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// think-queue 1.x and 2.x (ThinkPHP 5.0 / 5.1): keys `queues:NAME`, payload
+    /// `{"job","data","id","attempts":1}`, attempts +1 on release and on reservation expiry.
+    V1,
+    /// think-queue 3.0.5+ (ThinkPHP 6 / 8): keys `{queues:NAME}`, payload
+    /// `{"job","maxTries","timeout",["timeoutAt",]"data","id","attempts":0}`, attempts +1 in the
+    /// reserved copy at every pop.
+    V3,
+}
+
+impl Dialect {
+    /// The `attempts` value a freshly pushed payload carries.
+    pub fn initial_attempts(self) -> i64 {
+        match self {
+            Dialect::V1 => 1,
+            Dialect::V3 => 0,
+        }
+    }
+
+    /// Whether the reserved copy written at pop carries `attempts + 1` (V3) or the popped bytes (V1).
+    pub fn bumps_on_pop(self) -> bool {
+        self == Dialect::V3
+    }
+
+    /// Whether moving an expired reservation back to the ready list bumps `attempts` (V1).
+    pub fn bumps_on_expiry(self) -> bool {
+        self == Dialect::V1
+    }
+
+    /// Parses `"v1"`, `"1"`, `"v2"`, `"2"` (same wire as 1.x), `"v3"`, `"3"` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Dialect> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "v1" | "1" | "v2" | "2" | "1.x" | "2.x" => Some(Dialect::V1),
+            "v3" | "3" | "3.x" => Some(Dialect::V3),
+            _ => None,
+        }
+    }
+
+    /// The three Redis keys of a logical queue.
+    pub fn keys(self, queue: &str) -> QueueKeys {
+        let ready = match self {
+            Dialect::V1 => format!("queues:{queue}"),
+            Dialect::V3 => format!("{{queues:{queue}}}"),
+        };
+        QueueKeys { delayed: format!("{ready}:delayed"), reserved: format!("{ready}:reserved"), ready }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::V1 => "v1",
+            Dialect::V3 => "v3",
+        })
+    }
+}
+
+/// The Redis keys of one logical queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueKeys {
+    /// LIST of ready payloads (RPUSH at the tail, pop at the head).
+    pub ready: String,
+    /// ZSET of delayed payloads scored by the unix second they become due.
+    pub delayed: String,
+    /// ZSET of reserved (running) payloads scored by the unix second their reservation expires.
+    pub reserved: String,
+}
+
+/// think-queue's rule for the queue name: a falsy name (`""`, `"0"`, none) means the default queue.
+pub fn resolve_queue_name<'a>(queue: Option<&'a str>, default: &'a str) -> &'a str {
+    match queue {
+        None | Some("") | Some("0") => default,
+        Some(q) => q,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_per_dialect() {
+        let k = Dialect::V1.keys("sms");
+        assert_eq!((k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()), ("queues:sms", "queues:sms:delayed", "queues:sms:reserved"));
+        let k = Dialect::V3.keys("sms");
+        assert_eq!((k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()), ("{queues:sms}", "{queues:sms}:delayed", "{queues:sms}:reserved"));
+    }
+
+    #[test]
+    fn falsy_names_mean_default() {
+        for q in [None, Some(""), Some("0")] {
+            assert_eq!(resolve_queue_name(q, "default"), "default");
+        }
+        assert_eq!(resolve_queue_name(Some("00"), "default"), "00");
+        assert_eq!(resolve_queue_name(Some("a"), "default"), "a");
+    }
+
+    #[test]
+    fn parse_dialect() {
+        assert_eq!(Dialect::parse("V2"), Some(Dialect::V1));
+        assert_eq!(Dialect::parse("3"), Some(Dialect::V3));
+        assert_eq!(Dialect::parse("4"), None);
+    }
+}

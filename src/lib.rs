@@ -1,0 +1,59 @@
+//! # think-queue-native
+//!
+//! A native core for ThinkPHP's queue package, think-queue, over Redis: the same keys, the same
+//! payload bytes and the same attempts rules as the stock PHP connector, with every queue
+//! operation done atomically in Redis (Lua), so no crash can lose a job between pop and
+//! reservation. Usable directly from Rust services and, with the `php` feature, as a PHP
+//! extension that stock think-queue workers load.
+//!
+//! ## Map
+//! - [`Dialect`]: which think-queue generation's wire to speak (`V1` = 1.x/2.x, `V3` = 3.x), and
+//!   its [`QueueKeys`].
+//! - [`Value`], [`encode`], [`decode`], [`normalise`]: a PHP value model and a JSON codec that
+//!   writes exactly what PHP's `json_encode` writes and reads as `json_decode($s, true)` does.
+//! - [`NewJob`], [`build_payload`]: payload bytes as think-queue builds them.
+//! - [`ConnectionOptions`], [`QueueOptions`]: think-queue's config names and defaults.
+//! - [`RedisQueue`]: push, push_raw, later, bulk, pop, delete_reserved, release, size, migrate.
+//! - [`ReservedJob`]: what pop returns: raw body, reserved member, attempts, id, name, data.
+//! - [`Error`]: the one error type.
+//!
+//! ## Example
+//! ```no_run
+//! use think_queue_native::{ConnectionOptions, Dialect, NewJob, QueueOptions, RedisQueue, Value};
+//!
+//! # fn main() -> think_queue_native::Result<()> {
+//! let conn = ConnectionOptions::from_url("redis://127.0.0.1:6379/0")?;
+//! let mut queue = RedisQueue::connect(conn, QueueOptions::new(Dialect::V3))?;
+//! let data = Value::map(vec![("mobile", Value::from("13800000000"))]);
+//! let id = queue.push(&NewJob::new("app\\job\\SendSms", data), Some("sms"))?;
+//! if let Some(job) = queue.pop(Some("sms"))? {
+//!     assert_eq!(job.id()?.as_deref(), Some(id.as_str()));
+//!     assert_eq!(job.attempts()?, 1);
+//!     queue.delete_reserved(&job)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod conn;
+mod dialect;
+mod error;
+mod id;
+mod job;
+mod json;
+mod payload;
+mod queue;
+mod scripts;
+
+pub use config::{ConnectionOptions, QueueOptions};
+pub use dialect::{resolve_queue_name, Dialect, QueueKeys};
+pub use error::{Error, Result};
+pub use id::{new_job_id, JOB_ID_LEN};
+pub use job::ReservedJob;
+pub use json::{decode, encode, encode_into, normalise, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING, MAX_ENCODE_DEPTH};
+pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
+pub use queue::{unix_now, Delay, QueueSize, RedisQueue};
+pub use scripts::script_source;

@@ -1,0 +1,252 @@
+//! Payload bytes: building them exactly as think-queue does, reading their fields, and changing
+//! their `attempts`. The only place where payload field names are spelled.
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::json::{self, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING};
+
+/// Payload field names, in the order think-queue writes them.
+pub(crate) mod field {
+    pub const JOB: &str = "job";
+    pub const MAX_TRIES: &str = "maxTries";
+    pub const TIMEOUT: &str = "timeout";
+    pub const TIMEOUT_AT: &str = "timeoutAt";
+    pub const DATA: &str = "data";
+    pub const ID: &str = "id";
+    pub const ATTEMPTS: &str = "attempts";
+}
+
+/// The handler name think-queue stores for object jobs (`Queue::push(new SomeJob)`).
+pub const CALL_QUEUED_HANDLER: &str = "think\\queue\\CallQueuedHandler@call";
+
+/// What a producer asks to enqueue: the handler name, the data, and (v3 only) the job limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// `Class`, `Class@method`, or [`CALL_QUEUED_HANDLER`] for object jobs. A string in practice;
+    /// kept as a [`Value`] because PHP callers may hand over any value (and invalid UTF-8).
+    pub job: Value,
+    /// The job data, `""` when the caller gave none (think-queue's default).
+    pub data: Value,
+    /// v3 `maxTries` (`null` for plain jobs, the object's `$tries` for object jobs).
+    pub max_tries: Value,
+    /// v3 `timeout` (`null` for plain jobs, the object's `$timeout` for object jobs).
+    pub timeout: Value,
+    /// v3 `timeoutAt`: written only for object jobs (`Some(Value::Null)` when they have none);
+    /// plain jobs have no such key (`None`).
+    pub timeout_at: Option<Value>,
+}
+
+impl NewJob {
+    /// A plain job: `push($job, $data)`.
+    pub fn new(job: impl Into<Value>, data: impl Into<Value>) -> NewJob {
+        NewJob { job: job.into(), data: data.into(), max_tries: Value::Null, timeout: Value::Null, timeout_at: None }
+    }
+
+    /// An object job as think-queue serialises it: `CallQueuedHandler@call` with
+    /// `{"commandName": class, "command": serialize($job)}` and the object's limits.
+    pub fn object(class: &[u8], serialized: &[u8], max_tries: Value, timeout: Value, timeout_at: Value) -> NewJob {
+        let data = Value::Array(vec![
+            (Key::from("commandName"), Value::Str(class.to_vec())),
+            (Key::from("command"), Value::Str(serialized.to_vec())),
+        ]);
+        NewJob { job: Value::from(CALL_QUEUED_HANDLER), data, max_tries, timeout, timeout_at: Some(timeout_at) }
+    }
+}
+
+fn entry(name: &str, v: Value) -> (Key, Value) {
+    (Key::Str(name.as_bytes().to_vec()), v)
+}
+
+/// Array/object nesting of a value (scalars 0). Only called on values the encoder accepted, so
+/// the recursion is bounded by the encoder's depth limit.
+fn nesting(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
+        Value::Object(items) => 1 + items.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn too_deep(depth: usize) -> Error {
+    Error::PayloadTooDeep { depth, max: MAX_DECODE_NESTING }
+}
+
+/// Builds the payload bytes a stock think-queue Redis connector of `dialect` writes for `job`,
+/// with the given id. Fails, writing nothing, on data PHP could not encode, and on data PHP
+/// could encode but not decode again (512 levels), where stock would silently lose the job.
+pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
+    match dialect {
+        Dialect::V1 => {
+            // createPayload encodes {job,data}; setMeta decodes it (normalising), appends the id,
+            // encodes; the second setMeta round trip is an identity on normalised data.
+            let base = Value::Array(vec![entry(field::JOB, job.job.clone()), entry(field::DATA, job.data.clone())]);
+            let first = json::encode(&base)?;
+            let normalised = match json::decode(&first) {
+                Ok(v) => v,
+                Err(DecodeError::Depth) => return Err(too_deep(nesting(&base))),
+                Err(_) => return Err(Error::Payload(EncodeError::MalformedUtf8)),
+            };
+            let mut entries = match normalised {
+                Value::Array(entries) => entries,
+                _ => return Err(Error::Config("internal: payload did not decode to an array".into())),
+            };
+            entries.push(entry(field::ID, Value::from(id)));
+            entries.push(entry(field::ATTEMPTS, Value::Int(dialect.initial_attempts())));
+            let mut out = Vec::with_capacity(first.len() + 64);
+            json::encode_into(&mut out, &Value::Array(entries))?;
+            Ok(out)
+        }
+        Dialect::V3 => {
+            let mut entries = Vec::with_capacity(7);
+            entries.push(entry(field::JOB, job.job.clone()));
+            entries.push(entry(field::MAX_TRIES, job.max_tries.clone()));
+            entries.push(entry(field::TIMEOUT, job.timeout.clone()));
+            if let Some(at) = &job.timeout_at {
+                entries.push(entry(field::TIMEOUT_AT, at.clone()));
+            }
+            entries.push(entry(field::DATA, job.data.clone()));
+            entries.push(entry(field::ID, Value::from(id)));
+            entries.push(entry(field::ATTEMPTS, Value::Int(dialect.initial_attempts())));
+            let payload = Value::Array(entries);
+            let mut out = Vec::with_capacity(128);
+            json::encode_into(&mut out, &payload)?;
+            // 512 levels need at least 1024 bracket bytes: skip the walk for ordinary payloads
+            if out.len() >= 2 * (MAX_DECODE_NESTING + 1) {
+                let depth = nesting(&payload);
+                if depth > MAX_DECODE_NESTING {
+                    return Err(too_deep(depth));
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Where a payload's trailing `"attempts":N}` sits: `(start of the digits, N)`, or `None` when the
+/// payload does not end that way. Every payload think-queue writes ends so.
+pub fn trailing_attempts(payload: &[u8]) -> Option<(usize, i64)> {
+    const KEY: &[u8] = b"\"attempts\":";
+    let body = payload.strip_suffix(b"}")?;
+    let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    // same bound as the Lua splice (lib.lua): at most 13 digits
+    if digits == 0 || digits > 13 {
+        return None;
+    }
+    let start = body.len() - digits;
+    let head = body[..start].strip_suffix(KEY)?;
+    if !matches!(head.last(), Some(b',') | Some(b'{')) {
+        return None;
+    }
+    let n = std::str::from_utf8(&body[start..]).ok()?.parse::<i64>().ok()?;
+    Some((start, n))
+}
+
+/// Replaces the trailing `"attempts":N}` by `attempts`, leaving every other byte as it is.
+pub fn splice_attempts(payload: &[u8], attempts: i64) -> Option<Vec<u8>> {
+    let (start, _) = trailing_attempts(payload)?;
+    let mut out = Vec::with_capacity(payload.len() + 2);
+    out.extend_from_slice(&payload[..start]);
+    out.extend_from_slice(attempts.to_string().as_bytes());
+    out.push(b'}');
+    Some(out)
+}
+
+/// think-queue's `setMeta($payload, 'attempts', n)`: the payload with `attempts` set. Splices when
+/// the payload ends in `"attempts":N}` (byte-identical to stock for every payload stock writes);
+/// otherwise decodes, sets the key (in place, or appended) and re-encodes, normalising as PHP does.
+pub fn set_attempts(payload: &[u8], attempts: i64) -> std::result::Result<Vec<u8>, String> {
+    if let Some(out) = splice_attempts(payload, attempts) {
+        return Ok(out);
+    }
+    let mut entries = match json::decode(payload) {
+        Ok(Value::Array(entries)) => entries,
+        Ok(_) => return Err("payload is not a JSON object".into()),
+        Err(e) => return Err(format!("payload is not valid JSON: {e}")),
+    };
+    let key = Key::from(field::ATTEMPTS);
+    match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, v)) => *v = Value::Int(attempts),
+        None => entries.push((key, Value::Int(attempts))),
+    }
+    json::encode(&Value::Array(entries)).map_err(|e| format!("payload cannot be re-encoded: {e}"))
+}
+
+/// The `id` of a payload (think-queue's `json_decode($payload, true)['id'] ?? null`), when it is
+/// a string.
+pub fn payload_id(payload: &[u8]) -> Option<String> {
+    match json::decode(payload).ok()?.get(field::ID)? {
+        Value::Str(s) => String::from_utf8(s.clone()).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_attempts_forms() {
+        assert_eq!(trailing_attempts(br#"{"job":"a","attempts":1}"#), Some((22, 1)));
+        assert_eq!(trailing_attempts(br#"{"attempts":12}"#), Some((12, 12)));
+        assert_eq!(trailing_attempts(br#"{"job":"a","data":{"attempts":1}}"#), None);
+        assert_eq!(trailing_attempts(br#"{"job":"a","xattempts":1}"#), None);
+        assert_eq!(trailing_attempts(br#"{"job":"\"attempts":1}"#), None);
+        assert_eq!(trailing_attempts(br#"{"job":"a","attempts":-1}"#), None);
+        assert_eq!(trailing_attempts(br#"{"job":"a","attempts":}"#), None);
+        assert_eq!(trailing_attempts(b"not json"), None);
+        assert_eq!(trailing_attempts(br#"{"attempts":12345678901234}"#), None);
+    }
+
+    #[test]
+    fn splice_keeps_other_bytes() {
+        let p = br#"{"job":"x","data":{"e":{},"f":1.0e+20,"n":-0},"id":"abc","attempts":0}"#;
+        let out = splice_attempts(p, 1).unwrap_or_default();
+        assert_eq!(out, br#"{"job":"x","data":{"e":{},"f":1.0e+20,"n":-0},"id":"abc","attempts":1}"#.to_vec());
+        assert_eq!(splice_attempts(br#"{"attempts":9}"#, 10).unwrap_or_default(), br#"{"attempts":10}"#.to_vec());
+    }
+
+    #[test]
+    fn set_attempts_falls_back_to_stock_re_encoding() {
+        // attempts not last: decoded, set in place, re-encoded (normalised: {} -> [])
+        let p = br#"{"attempts":1,"job":"x","data":{}}"#;
+        assert_eq!(set_attempts(p, 2).unwrap_or_default(), br#"{"attempts":2,"job":"x","data":[]}"#.to_vec());
+        // no attempts at all: appended
+        assert_eq!(set_attempts(br#"{"job":"x"}"#, 1).unwrap_or_default(), br#"{"job":"x","attempts":1}"#.to_vec());
+        assert!(set_attempts(b"nope", 1).is_err());
+        // a JSON list is a PHP array too: PHP's `$p['attempts'] = 1` turns it into an object
+        assert_eq!(set_attempts(b"[1]", 1).unwrap_or_default(), br#"{"0":1,"attempts":1}"#.to_vec());
+        assert!(set_attempts(b"1", 1).is_err());
+    }
+
+    #[test]
+    fn build_v1_and_v3() {
+        let job = NewJob::new("app\\job\\SendSms", Value::map(vec![("mobile", Value::from("13800000000")), ("n", Value::Int(1))]));
+        let v1 = build(Dialect::V1, &job, "ID").unwrap_or_default();
+        assert_eq!(String::from_utf8_lossy(&v1), r#"{"job":"app\\job\\SendSms","data":{"mobile":"13800000000","n":1},"id":"ID","attempts":1}"#);
+        let v3 = build(Dialect::V3, &job, "ID").unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&v3),
+            r#"{"job":"app\\job\\SendSms","maxTries":null,"timeout":null,"data":{"mobile":"13800000000","n":1},"id":"ID","attempts":0}"#
+        );
+    }
+
+    #[test]
+    fn build_refuses_what_php_cannot_decode() {
+        let mut data = Value::list(vec![Value::Int(1)]);
+        for _ in 0..510 {
+            data = Value::list(vec![data]);
+        }
+        // data nests 511 levels: the payload nests 512, json_decode's limit is 511
+        for d in [Dialect::V1, Dialect::V3] {
+            let err = build(d, &NewJob::new("J", data.clone()), "ID");
+            assert!(matches!(err, Err(Error::PayloadTooDeep { depth: 512, max: 511 })), "{d}: {err:?}");
+        }
+        let data = match data {
+            Value::Array(mut v) => v.remove(0).1,
+            v => v,
+        };
+        for d in [Dialect::V1, Dialect::V3] {
+            assert!(build(d, &NewJob::new("J", data.clone()), "ID").is_ok());
+        }
+    }
+}

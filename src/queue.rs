@@ -1,0 +1,305 @@
+//! Queue operations over one Redis connection, each atomic and (where possible) one round trip.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redis::Value as RedisValue;
+
+use crate::config::{ConnectionOptions, QueueOptions};
+use crate::dialect::{resolve_queue_name, Dialect, QueueKeys};
+use crate::error::{Error, Result};
+use crate::id::new_job_id;
+use crate::job::ReservedJob;
+use crate::payload::{self, NewJob};
+use crate::scripts;
+
+/// When a delayed job becomes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delay {
+    /// This many seconds from now (`later(60, ...)`); zero or negative means due at once.
+    Seconds(i64),
+    /// At this unix time (v3's `DateTimeInterface` delay).
+    At(i64),
+}
+
+impl Delay {
+    fn score(self, now: i64) -> i64 {
+        match self {
+            Delay::Seconds(s) => now.saturating_add(s),
+            Delay::At(t) => t,
+        }
+    }
+}
+
+/// Current unix time in whole seconds, as think-queue's `time()`.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// How many jobs a queue holds, by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueSize {
+    /// in the ready list
+    pub ready: u64,
+    /// waiting in the delayed set (due or not)
+    pub delayed: u64,
+    /// reserved by workers (expired or not)
+    pub reserved: u64,
+}
+
+impl QueueSize {
+    /// think-queue 3's `size()`: all three together.
+    pub fn total(&self) -> u64 {
+        self.ready + self.delayed + self.reserved
+    }
+}
+
+/// A think-queue Redis queue of one dialect over one connection.
+///
+/// Not `Sync`: give each thread its own `RedisQueue` (they may share queues in Redis freely).
+pub struct RedisQueue {
+    conn: crate::conn::Conn,
+    opts: QueueOptions,
+    clock: fn() -> i64,
+}
+
+impl RedisQueue {
+    /// Connects now (connect, AUTH, SELECT), as think-queue's connector does in its constructor.
+    pub fn connect(conn: ConnectionOptions, opts: QueueOptions) -> Result<RedisQueue> {
+        let mut q = RedisQueue::lazy(conn, opts)?;
+        q.conn.connect()?;
+        Ok(q)
+    }
+
+    /// Validates the options and connects on first use.
+    pub fn lazy(conn: ConnectionOptions, opts: QueueOptions) -> Result<RedisQueue> {
+        opts.validate()?;
+        Ok(RedisQueue { conn: crate::conn::Conn::new(conn)?, opts, clock: unix_now })
+    }
+
+    /// Replaces the clock (unix seconds) used for scores; for tests that need a fixed `now`.
+    pub fn set_clock(&mut self, clock: fn() -> i64) {
+        self.clock = clock;
+    }
+
+    /// The queue options.
+    pub fn options(&self) -> &QueueOptions {
+        &self.opts
+    }
+
+    /// The connection options.
+    pub fn connection_options(&self) -> &ConnectionOptions {
+        self.conn.options()
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.opts.dialect
+    }
+
+    /// Closes the connection; the next operation reconnects.
+    pub fn disconnect(&mut self) {
+        self.conn.disconnect();
+    }
+
+    /// The logical queue name a call with `queue` uses (falsy names mean the default queue).
+    pub fn queue_name<'a>(&'a self, queue: Option<&'a str>) -> &'a str {
+        resolve_queue_name(queue, &self.opts.default_queue)
+    }
+
+    /// The Redis keys for `queue`.
+    pub fn keys(&self, queue: Option<&str>) -> QueueKeys {
+        self.opts.dialect.keys(self.queue_name(queue))
+    }
+
+    /// Builds the payload for `job` with a fresh id: `(id, bytes)`. Nothing is sent.
+    pub fn build_payload(&self, job: &NewJob) -> Result<(String, Vec<u8>)> {
+        let id = new_job_id();
+        let bytes = payload::build(self.opts.dialect, job, &id)?;
+        Ok((id, bytes))
+    }
+
+    /// `push($job, $data, $queue)`: RPUSH of a new payload. Returns the job id.
+    pub fn push(&mut self, job: &NewJob, queue: Option<&str>) -> Result<String> {
+        let (id, bytes) = self.build_payload(job)?;
+        let key = self.keys(queue).ready;
+        self.conn.run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(&bytes).query::<i64>(c))?;
+        Ok(id)
+    }
+
+    /// `pushRaw($payload, $queue)`: RPUSH of the bytes as given. Returns the payload's `id` when
+    /// it has a string one (think-queue 3's `id ?? null`).
+    pub fn push_raw(&mut self, payload: &[u8], queue: Option<&str>) -> Result<Option<String>> {
+        let key = self.keys(queue).ready;
+        self.conn.run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(payload).query::<i64>(c))?;
+        Ok(payload::payload_id(payload))
+    }
+
+    /// `later($delay, $job, $data, $queue)`: ZADD into the delayed set. Returns the job id
+    /// (stock 1.x returns null; the id is more useful and harmless).
+    pub fn later(&mut self, delay: Delay, job: &NewJob, queue: Option<&str>) -> Result<String> {
+        let (id, bytes) = self.build_payload(job)?;
+        let key = self.keys(queue).delayed;
+        let score = delay.score((self.clock)());
+        self.conn.run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(&bytes).query::<i64>(c))?;
+        Ok(id)
+    }
+
+    /// Delays raw bytes (`later` for a payload built elsewhere).
+    pub fn later_raw(&mut self, delay: Delay, payload: &[u8], queue: Option<&str>) -> Result<()> {
+        let key = self.keys(queue).delayed;
+        let score = delay.score((self.clock)());
+        self.conn.run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(payload).query::<i64>(c))?;
+        Ok(())
+    }
+
+    /// `bulk($jobs, $data, $queue)`: every payload is built first (one bad job fails the whole
+    /// call and nothing is written), then they are appended in order with RPUSH commands of up
+    /// to 1,000 payloads, pipelined in one round trip. Returns the ids in order.
+    pub fn bulk(&mut self, jobs: &[NewJob], queue: Option<&str>) -> Result<Vec<String>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let (id, bytes) = self.build_payload(job)?;
+            ids.push(id);
+            payloads.push(bytes);
+        }
+        self.push_raw_many(&payloads, queue)?;
+        Ok(ids)
+    }
+
+    /// Appends raw payloads in order, pipelined (RPUSH of up to 1,000 each).
+    pub fn push_raw_many(&mut self, payloads: &[Vec<u8>], queue: Option<&str>) -> Result<()> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let key = self.keys(queue).ready;
+        let mut pipe = redis::pipe();
+        for chunk in payloads.chunks(1000) {
+            pipe.cmd("RPUSH").arg(&key).arg(chunk).ignore();
+        }
+        self.conn.run(&key, |c| pipe.query::<()>(c))
+    }
+
+    /// `pop($queue)`: in one Lua script, moves due delayed jobs and expired reservations to the
+    /// ready list (at most `migrate_batch` of each), takes the head and records its reservation.
+    /// Returns `None` when the queue has nothing ready.
+    pub fn pop(&mut self, queue: Option<&str>) -> Result<Option<ReservedJob>> {
+        let name = self.queue_name(queue).to_owned();
+        let keys = self.opts.dialect.keys(&name);
+        let now = (self.clock)();
+        let dialect = self.opts.dialect;
+        let until = match self.opts.retry_after {
+            Some(s) => now.saturating_add(s),
+            None => now,
+        };
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let mut inv = scripts::POP.prepare_invoke();
+        inv.key(&keys.ready)
+            .key(&keys.delayed)
+            .key(&keys.reserved)
+            .arg(now)
+            .arg(until)
+            .arg(self.opts.migrate_batch)
+            .arg(flag(self.opts.retry_after.is_some()))
+            .arg(flag(dialect.bumps_on_expiry()))
+            .arg(flag(dialect.bumps_on_pop()));
+        let reply: RedisValue = self.conn.run(&keys.ready, |c| inv.invoke(c))?;
+        let (raw, reserved, spliced) = match reply {
+            RedisValue::Nil => return Ok(None),
+            RedisValue::Array(mut items) if items.len() == 3 => {
+                let spliced = matches!(items[2], RedisValue::Int(1));
+                let reserved = bulk_bytes(items.swap_remove(1));
+                let raw = bulk_bytes(items.swap_remove(0));
+                match (raw, reserved) {
+                    (Some(r), Some(s)) => (r, s, spliced),
+                    _ => return Err(unexpected(&keys.ready, "pop")),
+                }
+            }
+            _ => return Err(unexpected(&keys.ready, "pop")),
+        };
+        if dialect.bumps_on_pop() && !spliced {
+            // The payload does not end in "attempts":N}: Lua reserved the raw bytes. Compute the
+            // stock copy (decode, attempts+1, re-encode) and swap it in. A malformed payload stays
+            // reserved as it is; the caller sees the error when it reads the job's fields.
+            let job = ReservedJob::new(name.clone(), dialect, raw.clone(), reserved.clone());
+            if let Ok(next) = job.attempts().and_then(|a| payload::set_attempts(&raw, a).map_err(|r| Error::malformed(&name, r))) {
+                let mut swap = scripts::SWAP_RESERVED.prepare_invoke();
+                swap.key(&keys.reserved).arg(&reserved).arg(&next);
+                let swapped: i64 = self.conn.run(&keys.reserved, |c| swap.invoke(c))?;
+                if swapped == 1 {
+                    return Ok(Some(ReservedJob::new(name, dialect, raw, next)));
+                }
+            }
+        }
+        Ok(Some(ReservedJob::new(name, dialect, raw, reserved)))
+    }
+
+    /// `$job->delete()`: removes the reservation. Returns false when it was no longer there
+    /// (it expired and the job was handed out again, or was already deleted).
+    pub fn delete_reserved(&mut self, job: &ReservedJob) -> Result<bool> {
+        let key = self.opts.dialect.keys(job.queue()).reserved;
+        let n: i64 = self.conn.run(&key, |c| redis::cmd("ZREM").arg(&key).arg(job.reserved_body()).query(c))?;
+        Ok(n > 0)
+    }
+
+    /// `$job->release($delay)`: atomically removes the reservation and adds the job to the
+    /// delayed set, due `delay` seconds from now, with the dialect's attempts rule. Returns false,
+    /// adding nothing, when the reservation was gone (so a late release never duplicates a job).
+    pub fn release(&mut self, job: &ReservedJob, delay: i64) -> Result<bool> {
+        let body = job.released_body()?;
+        let keys = self.opts.dialect.keys(job.queue());
+        let due = (self.clock)().saturating_add(delay);
+        let mut inv = scripts::RELEASE.prepare_invoke();
+        inv.key(&keys.reserved).key(&keys.delayed).arg(job.reserved_body()).arg(due).arg(&body);
+        let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
+        Ok(n == 1)
+    }
+
+    /// Moves due delayed jobs and expired reservations of `queue` to its ready list now (one
+    /// batch of each). Returns how many were moved from (delayed, reserved).
+    pub fn migrate(&mut self, queue: Option<&str>) -> Result<(u64, u64)> {
+        let keys = self.keys(queue);
+        let now = (self.clock)();
+        let mut inv = scripts::MIGRATE.prepare_invoke();
+        inv.key(&keys.ready)
+            .key(&keys.delayed)
+            .key(&keys.reserved)
+            .arg(now)
+            .arg(self.opts.migrate_batch)
+            .arg(if self.opts.retry_after.is_some() { "1" } else { "0" })
+            .arg(if self.opts.dialect.bumps_on_expiry() { "1" } else { "0" });
+        let (d, r): (u64, u64) = self.conn.run(&keys.ready, |c| inv.invoke(c))?;
+        Ok((d, r))
+    }
+
+    /// Counts of ready, delayed and reserved jobs (LLEN, ZCARD, ZCARD in one round trip).
+    pub fn sizes(&mut self, queue: Option<&str>) -> Result<QueueSize> {
+        let keys = self.keys(queue);
+        let mut pipe = redis::pipe();
+        pipe.cmd("LLEN").arg(&keys.ready).cmd("ZCARD").arg(&keys.delayed).cmd("ZCARD").arg(&keys.reserved);
+        let (ready, delayed, reserved): (u64, u64, u64) = self.conn.run(&keys.ready, |c| pipe.query(c))?;
+        Ok(QueueSize { ready, delayed, reserved })
+    }
+
+    /// think-queue 3's `size($queue)`: ready + delayed + reserved.
+    pub fn size(&mut self, queue: Option<&str>) -> Result<u64> {
+        Ok(self.sizes(queue)?.total())
+    }
+
+    /// Sends PING; for health checks.
+    pub fn ping(&mut self) -> Result<()> {
+        self.conn.run("PING", |c| redis::cmd("PING").query::<String>(c)).map(|_| ())
+    }
+}
+
+fn bulk_bytes(v: RedisValue) -> Option<Vec<u8>> {
+    match v {
+        RedisValue::BulkString(b) => Some(b),
+        RedisValue::SimpleString(s) => Some(s.into_bytes()),
+        _ => None,
+    }
+}
+
+fn unexpected(key: &str, what: &str) -> Error {
+    Error::Redis { key: key.to_owned(), detail: format!("unexpected reply to {what}") }
+}

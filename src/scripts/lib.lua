@@ -1,0 +1,37 @@
+-- lib.lua: helpers prepended to every think-queue-native script (not a script of its own).
+-- Defines:
+--   tqn_bump(p)   -> p', changed: p with its trailing "attempts":N} replaced by N+1, and 1;
+--                    or p unchanged and 0 when p does not end that way (hand-written payloads).
+--                    Splicing keeps every other byte (key order, [] vs {}, float digits) as written;
+--                    cjson is never used.
+--   tqn_migrate(from, ready, now, batch, bump) -> moved: moves at most `batch` members of ZSET
+--                    `from` whose score <= now to the tail of LIST `ready`, ascending score order,
+--                    bumping attempts when bump is true. Returns how many were moved.
+
+local function tqn_bump(p)
+  local s, _, n = string.find(p, '"attempts":(%d+)}$')
+  if not s or #n > 13 then
+    return p, 0
+  end
+  local before = string.sub(p, s - 1, s - 1)
+  if before ~= ',' and before ~= '{' then
+    return p, 0
+  end
+  return string.sub(p, 1, s - 1) .. '"attempts":' .. string.format('%d', tonumber(n) + 1) .. '}', 1
+end
+
+local function tqn_migrate(from, ready, now, batch, bump)
+  local due = redis.call('ZRANGEBYSCORE', from, '-inf', now, 'LIMIT', 0, batch)
+  local n = #due
+  if n == 0 then
+    return 0
+  end
+  redis.call('ZREM', from, unpack(due))
+  if bump then
+    for i = 1, n do
+      due[i] = tqn_bump(due[i])
+    end
+  end
+  redis.call('RPUSH', ready, unpack(due))
+  return n
+end

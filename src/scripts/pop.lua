@@ -1,0 +1,29 @@
+-- pop.lua: migrate what is due, take the head of the ready list and reserve it, atomically,
+-- so no crash or dropped connection can lose a job between the pop and the reservation.
+-- KEYS[1]  ready LIST            (queues:NAME / {queues:NAME})
+-- KEYS[2]  delayed ZSET          (<ready>:delayed)
+-- KEYS[3]  reserved ZSET         (<ready>:reserved)
+-- ARGV[1]  now, unix seconds: members scored <= now are due
+-- ARGV[2]  score of the new reservation (now + expire, or now when expiry is off, as stock)
+-- ARGV[3]  batch: at most this many members are migrated from each ZSET by one call
+-- ARGV[4]  "1": move expired reservations back to the ready list (expire/retry_after not null)
+-- ARGV[5]  "1": bump attempts of expired reservations when moving them back (v1 rule)
+-- ARGV[6]  "1": the reserved copy carries attempts + 1 (v3 rule); "0": the popped bytes (v1)
+-- Returns  nil when nothing is ready, else {raw, reserved, spliced}: the popped bytes, the member
+--          written to KEYS[3], and 1 if its attempts were bumped by splicing, 0 if it equals raw
+--          because raw does not end in "attempts":N} (the caller may then fix the copy up).
+local batch = tonumber(ARGV[3])
+tqn_migrate(KEYS[2], KEYS[1], ARGV[1], batch, false)
+if ARGV[4] == '1' then
+  tqn_migrate(KEYS[3], KEYS[1], ARGV[1], batch, ARGV[5] == '1')
+end
+local raw = redis.call('LPOP', KEYS[1])
+if not raw then
+  return false
+end
+local reserved, spliced = raw, 0
+if ARGV[6] == '1' then
+  reserved, spliced = tqn_bump(raw)
+end
+redis.call('ZADD', KEYS[3], ARGV[2], reserved)
+return {raw, reserved, spliced}
