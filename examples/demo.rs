@@ -15,7 +15,11 @@ fn per_sec(n: usize, d: Duration) -> f64 {
 }
 
 fn sms(i: usize) -> Value {
-    Value::map(vec![("mobile", Value::from(format!("138{i:08}"))), ("text", Value::from("您的验证码是 1234 / code")), ("n", Value::Int(i as i64))])
+    Value::map(vec![
+        ("mobile", Value::from(format!("138{i:08}"))),
+        ("text", Value::from("您的验证码是 1234 / code")),
+        ("n", Value::Int(i as i64)),
+    ])
 }
 
 fn main() {
@@ -39,19 +43,40 @@ fn run(url: &str) -> Result<()> {
     println!("round-trip floor: {N} PINGs at {ping_rate:.0}/s ({:.1} us each)", 1e6 / ping_rate);
 
     for dialect in [Dialect::V1, Dialect::V3] {
-        let gen = if dialect == Dialect::V1 { "think-queue 1.x/2.x" } else { "think-queue 3.x" };
+        let gen = if dialect == Dialect::V1 {
+            "think-queue 1.x/2.x"
+        } else {
+            "think-queue 3.x"
+        };
         println!("\n== {dialect} ({gen})");
         let mut q = RedisQueue::connect(conn.clone(), QueueOptions::new(dialect))?;
         let keys = q.keys(Some("sms"));
 
         // one job, shown byte for byte
         let id = q.push(&NewJob::new("app\\job\\SendSms", sms(0)), Some("sms"))?;
-        let job = q.pop(Some("sms"))?.ok_or_else(|| think_queue_native::Error::Config("queue unexpectedly empty".into()))?;
-        println!("push -> id {id}, RPUSH {}:\n  {}", keys.ready, String::from_utf8_lossy(job.raw_body()));
-        println!("pop  -> reserved in {} as:\n  {}", keys.reserved, String::from_utf8_lossy(job.reserved_body()));
-        println!("       name {}, attempts() {}, data {}", job.name()?, job.attempts()?, String::from_utf8_lossy(&think_queue_native::encode(job.data()?)?));
+        let job = q
+            .pop(Some("sms"))?
+            .ok_or_else(|| think_queue_native::Error::Config("queue unexpectedly empty".into()))?;
+        println!(
+            "push -> id {id}, RPUSH {}:\n  {}",
+            keys.ready,
+            String::from_utf8_lossy(job.raw_body())
+        );
+        println!(
+            "pop  -> reserved in {} as:\n  {}",
+            keys.reserved,
+            String::from_utf8_lossy(job.reserved_body())
+        );
+        println!(
+            "       name {}, attempts() {}, data {}",
+            job.name()?,
+            job.attempts()?,
+            String::from_utf8_lossy(&think_queue_native::encode(job.data()?)?)
+        );
         q.release(&job, 0)?;
-        let again = q.pop(Some("sms"))?.ok_or_else(|| think_queue_native::Error::Config("released job missing".into()))?;
+        let again = q
+            .pop(Some("sms"))?
+            .ok_or_else(|| think_queue_native::Error::Config("released job missing".into()))?;
         println!("release(0) then pop -> attempts() {} (the retry)", again.attempts()?);
         q.delete_reserved(&again)?;
 
@@ -67,7 +92,10 @@ fn run(url: &str) -> Result<()> {
         let mut rescuer = RedisQueue::connect(conn.clone(), short)?;
         match rescuer.pop(Some("crash"))? {
             Some(j) => {
-                println!("worker died after pop: job back after retry_after=1s with attempts() {}", j.attempts()?);
+                println!(
+                    "worker died after pop: job back after retry_after=1s with attempts() {}",
+                    j.attempts()?
+                );
                 rescuer.delete_reserved(&j)?;
             }
             None => println!("worker died after pop: JOB NOT BACK (unexpected)"),
@@ -95,7 +123,10 @@ fn run(url: &str) -> Result<()> {
         println!("push       {N} jobs: {push:>9.0} jobs/s ({:.2} round trips/job)", ping_rate / push);
         println!("bulk       {N} jobs: {bulk:>9.0} jobs/s (pipelined RPUSH)");
         println!("pop+delete {done} jobs: {pop:>9.0} jobs/s ({:.2} round trips/job)", ping_rate / pop);
-        println!("left: ready {} delayed {} reserved {} (one job delayed by an hour)", sizes.ready, sizes.delayed, sizes.reserved);
+        println!(
+            "left: ready {} delayed {} reserved {} (one job delayed by an hour)",
+            sizes.ready, sizes.delayed, sizes.reserved
+        );
     }
     println!("\ndemo finished: all jobs consumed, nothing lost");
     Ok(())

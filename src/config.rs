@@ -74,9 +74,16 @@ impl ConnectionOptions {
     pub fn from_url(url: &str) -> Result<ConnectionOptions> {
         let u = url::Url::parse(url).map_err(|e| Error::Config(format!("invalid Redis URL: {e}")))?;
         if u.scheme() != "redis" {
-            return Err(Error::Config(format!("unsupported URL scheme `{}` (expected redis://)", u.scheme())));
+            return Err(Error::Config(format!(
+                "unsupported URL scheme `{}` (expected redis://)",
+                u.scheme()
+            )));
         }
-        let mut o = ConnectionOptions { host: u.host_str().unwrap_or("127.0.0.1").to_owned(), port: u.port().unwrap_or(6379), ..Default::default() };
+        let mut o = ConnectionOptions {
+            host: u.host_str().unwrap_or("127.0.0.1").to_owned(),
+            port: u.port().unwrap_or(6379),
+            ..Default::default()
+        };
         // IPv6 hosts come bracketed from the URL parser
         o.host = o.host.trim_start_matches('[').trim_end_matches(']').to_owned();
         let decode = |s: &str| percent_decode(s);
@@ -88,10 +95,15 @@ impl ConnectionOptions {
         }
         let path = u.path().trim_matches('/');
         if !path.is_empty() {
-            o.select = path.parse().map_err(|_| Error::Config(format!("invalid database number `{path}` in Redis URL")))?;
+            o.select = path
+                .parse()
+                .map_err(|_| Error::Config(format!("invalid database number `{path}` in Redis URL")))?;
         }
         for (k, v) in u.query_pairs() {
-            let num = |v: &str| v.parse::<f64>().map_err(|_| Error::Config(format!("invalid `{k}` value `{v}` in Redis URL")));
+            let num = |v: &str| {
+                v.parse::<f64>()
+                    .map_err(|_| Error::Config(format!("invalid `{k}` value `{v}` in Redis URL")))
+            };
             match &*k {
                 "timeout" => o.timeout = num(&v)?,
                 "read_timeout" => o.read_timeout = num(&v)?,
@@ -152,7 +164,9 @@ fn percent_decode(s: &str) -> Result<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             match hex {
                 Some(b) => {
                     out.push(b);
@@ -186,13 +200,21 @@ pub struct QueueOptions {
 impl QueueOptions {
     /// Stock defaults for a dialect: queue `default`, 60 s reservations.
     pub fn new(dialect: Dialect) -> QueueOptions {
-        QueueOptions { dialect, default_queue: "default".into(), retry_after: Some(60), migrate_batch: 1000 }
+        QueueOptions {
+            dialect,
+            default_queue: "default".into(),
+            retry_after: Some(60),
+            migrate_batch: 1000,
+        }
     }
 
     /// Checks the numbers.
     pub fn validate(&self) -> Result<()> {
         if self.migrate_batch == 0 || self.migrate_batch > 5000 {
-            return Err(Error::Config(format!("migrate batch must be within 1..=5000, got {}", self.migrate_batch)));
+            return Err(Error::Config(format!(
+                "migrate batch must be within 1..=5000, got {}",
+                self.migrate_batch
+            )));
         }
         if self.default_queue.is_empty() {
             return Err(Error::Config("the default queue name is empty".into()));
@@ -208,9 +230,15 @@ mod tests {
     #[test]
     fn url_forms() {
         let o = ConnectionOptions::from_url("redis://:p%40ss@10.0.0.1:6380/2?timeout=1.5&persistent=1").unwrap_or_default();
-        assert_eq!((o.host.as_str(), o.port, o.password.as_deref(), o.select, o.timeout, o.persistent), ("10.0.0.1", 6380, Some("p@ss"), 2, 1.5, true));
+        assert_eq!(
+            (o.host.as_str(), o.port, o.password.as_deref(), o.select, o.timeout, o.persistent),
+            ("10.0.0.1", 6380, Some("p@ss"), 2, 1.5, true)
+        );
         let o = ConnectionOptions::from_url("redis://user:pw@localhost").unwrap_or_default();
-        assert_eq!((o.username.as_deref(), o.password.as_deref(), o.port), (Some("user"), Some("pw"), 6379));
+        assert_eq!(
+            (o.username.as_deref(), o.password.as_deref(), o.port),
+            (Some("user"), Some("pw"), 6379)
+        );
         assert!(ConnectionOptions::from_url("http://x").is_err());
         assert!(ConnectionOptions::from_url("redis://x/abc").is_err());
         assert!(ConnectionOptions::from_url("redis://x?bogus=1").is_err());
@@ -219,7 +247,10 @@ mod tests {
 
     #[test]
     fn debug_hides_password() {
-        let o = ConnectionOptions { password: Some("hunter2".into()), ..Default::default() };
+        let o = ConnectionOptions {
+            password: Some("hunter2".into()),
+            ..Default::default()
+        };
         assert!(!format!("{o:?}").contains("hunter2"));
     }
 }

@@ -17,7 +17,11 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn new(opts: ConnectionOptions) -> Result<Conn> {
         opts.validate()?;
-        Ok(Conn { opts, con: None, pid: std::process::id() })
+        Ok(Conn {
+            opts,
+            con: None,
+            pid: std::process::id(),
+        })
     }
 
     pub(crate) fn options(&self) -> &ConnectionOptions {
@@ -48,7 +52,10 @@ impl Conn {
         }
         match self.con.as_mut() {
             Some(c) => Ok(c),
-            None => Err(Error::Connection { addr: self.opts.addr(), detail: "not connected".into() }),
+            None => Err(Error::Connection {
+                addr: self.opts.addr(),
+                detail: "not connected".into(),
+            }),
         }
     }
 
@@ -60,8 +67,10 @@ impl Conn {
             None => client.get_connection(),
         }
         .map_err(|e| self.translate(e, ""))?;
-        con.set_read_timeout(self.opts.read_timeout_duration()).map_err(|e| self.translate(e, ""))?;
-        con.set_write_timeout(self.opts.read_timeout_duration()).map_err(|e| self.translate(e, ""))?;
+        con.set_read_timeout(self.opts.read_timeout_duration())
+            .map_err(|e| self.translate(e, ""))?;
+        con.set_write_timeout(self.opts.read_timeout_duration())
+            .map_err(|e| self.translate(e, ""))?;
         Ok(con)
     }
 
@@ -104,7 +113,10 @@ impl Conn {
             }
             ErrorKind::InvalidClientConfig => Error::Config(detail),
             _ if is_broken(&e) || e.is_timeout() => Error::Connection { addr, detail },
-            _ => Error::Redis { key: key.to_owned(), detail },
+            _ => Error::Redis {
+                key: key.to_owned(),
+                detail,
+            },
         }
     }
 }

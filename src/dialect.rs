@@ -48,7 +48,11 @@ impl Dialect {
             Dialect::V1 => format!("queues:{queue}"),
             Dialect::V3 => format!("{{queues:{queue}}}"),
         };
-        QueueKeys { delayed: format!("{ready}:delayed"), reserved: format!("{ready}:reserved"), ready }
+        QueueKeys {
+            delayed: format!("{ready}:delayed"),
+            reserved: format!("{ready}:reserved"),
+            ready,
+        }
     }
 }
 
@@ -87,9 +91,15 @@ mod tests {
     #[test]
     fn keys_per_dialect() {
         let k = Dialect::V1.keys("sms");
-        assert_eq!((k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()), ("queues:sms", "queues:sms:delayed", "queues:sms:reserved"));
+        assert_eq!(
+            (k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()),
+            ("queues:sms", "queues:sms:delayed", "queues:sms:reserved")
+        );
         let k = Dialect::V3.keys("sms");
-        assert_eq!((k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()), ("{queues:sms}", "{queues:sms}:delayed", "{queues:sms}:reserved"));
+        assert_eq!(
+            (k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()),
+            ("{queues:sms}", "{queues:sms}:delayed", "{queues:sms}:reserved")
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub enum Error {
 
     /// The payload would encode, but PHP's `json_decode` could not read it back (nesting of 512
     /// levels), so a PHP worker would lose the job. Refused; nothing was written.
-    #[error("Unable to create payload: Maximum stack depth exceeded (the payload would nest {depth} levels; json_decode reads at most {max})")]
+    #[error(
+        "Unable to create payload: Maximum stack depth exceeded (the payload would nest {depth} levels; json_decode reads at most {max})"
+    )]
     PayloadTooDeep {
         /// nesting the payload would have
         depth: usize,
@@ -94,13 +96,19 @@ impl Error {
     }
 
     pub(crate) fn malformed(queue: &str, reason: impl Into<String>) -> Error {
-        Error::MalformedPayload { queue: queue.to_owned(), reason: reason.into() }
+        Error::MalformedPayload {
+            queue: queue.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
-        Error::MalformedPayload { queue: String::new(), reason: format!("not valid JSON: {e}") }
+        Error::MalformedPayload {
+            queue: String::new(),
+            reason: format!("not valid JSON: {e}"),
+        }
     }
 }
 

@@ -20,7 +20,13 @@ pub struct ReservedJob {
 
 impl ReservedJob {
     pub(crate) fn new(queue: String, dialect: Dialect, raw: Vec<u8>, reserved: Vec<u8>) -> ReservedJob {
-        ReservedJob { queue, dialect, raw, reserved, decoded: OnceLock::new() }
+        ReservedJob {
+            queue,
+            dialect,
+            raw,
+            reserved,
+            decoded: OnceLock::new(),
+        }
     }
 
     /// The logical queue name it was popped from.

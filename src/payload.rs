@@ -39,7 +39,13 @@ pub struct NewJob {
 impl NewJob {
     /// A plain job: `push($job, $data)`.
     pub fn new(job: impl Into<Value>, data: impl Into<Value>) -> NewJob {
-        NewJob { job: job.into(), data: data.into(), max_tries: Value::Null, timeout: Value::Null, timeout_at: None }
+        NewJob {
+            job: job.into(),
+            data: data.into(),
+            max_tries: Value::Null,
+            timeout: Value::Null,
+            timeout_at: None,
+        }
     }
 
     /// An object job as think-queue serialises it: `CallQueuedHandler@call` with
@@ -49,7 +55,13 @@ impl NewJob {
             (Key::from("commandName"), Value::Str(class.to_vec())),
             (Key::from("command"), Value::Str(serialized.to_vec())),
         ]);
-        NewJob { job: Value::from(CALL_QUEUED_HANDLER), data, max_tries, timeout, timeout_at: Some(timeout_at) }
+        NewJob {
+            job: Value::from(CALL_QUEUED_HANDLER),
+            data,
+            max_tries,
+            timeout,
+            timeout_at: Some(timeout_at),
+        }
     }
 }
 
@@ -68,7 +80,10 @@ fn nesting(v: &Value) -> usize {
 }
 
 fn too_deep(depth: usize) -> Error {
-    Error::PayloadTooDeep { depth, max: MAX_DECODE_NESTING }
+    Error::PayloadTooDeep {
+        depth,
+        max: MAX_DECODE_NESTING,
+    }
 }
 
 /// Builds the payload bytes a stock think-queue Redis connector of `dialect` writes for `job`,
@@ -201,17 +216,29 @@ mod tests {
     fn splice_keeps_other_bytes() {
         let p = br#"{"job":"x","data":{"e":{},"f":1.0e+20,"n":-0},"id":"abc","attempts":0}"#;
         let out = splice_attempts(p, 1).unwrap_or_default();
-        assert_eq!(out, br#"{"job":"x","data":{"e":{},"f":1.0e+20,"n":-0},"id":"abc","attempts":1}"#.to_vec());
-        assert_eq!(splice_attempts(br#"{"attempts":9}"#, 10).unwrap_or_default(), br#"{"attempts":10}"#.to_vec());
+        assert_eq!(
+            out,
+            br#"{"job":"x","data":{"e":{},"f":1.0e+20,"n":-0},"id":"abc","attempts":1}"#.to_vec()
+        );
+        assert_eq!(
+            splice_attempts(br#"{"attempts":9}"#, 10).unwrap_or_default(),
+            br#"{"attempts":10}"#.to_vec()
+        );
     }
 
     #[test]
     fn set_attempts_falls_back_to_stock_re_encoding() {
         // attempts not last: decoded, set in place, re-encoded (normalised: {} -> [])
         let p = br#"{"attempts":1,"job":"x","data":{}}"#;
-        assert_eq!(set_attempts(p, 2).unwrap_or_default(), br#"{"attempts":2,"job":"x","data":[]}"#.to_vec());
+        assert_eq!(
+            set_attempts(p, 2).unwrap_or_default(),
+            br#"{"attempts":2,"job":"x","data":[]}"#.to_vec()
+        );
         // no attempts at all: appended
-        assert_eq!(set_attempts(br#"{"job":"x"}"#, 1).unwrap_or_default(), br#"{"job":"x","attempts":1}"#.to_vec());
+        assert_eq!(
+            set_attempts(br#"{"job":"x"}"#, 1).unwrap_or_default(),
+            br#"{"job":"x","attempts":1}"#.to_vec()
+        );
         assert!(set_attempts(b"nope", 1).is_err());
         // a JSON list is a PHP array too: PHP's `$p['attempts'] = 1` turns it into an object
         assert_eq!(set_attempts(b"[1]", 1).unwrap_or_default(), br#"{"0":1,"attempts":1}"#.to_vec());
@@ -220,9 +247,15 @@ mod tests {
 
     #[test]
     fn build_v1_and_v3() {
-        let job = NewJob::new("app\\job\\SendSms", Value::map(vec![("mobile", Value::from("13800000000")), ("n", Value::Int(1))]));
+        let job = NewJob::new(
+            "app\\job\\SendSms",
+            Value::map(vec![("mobile", Value::from("13800000000")), ("n", Value::Int(1))]),
+        );
         let v1 = build(Dialect::V1, &job, "ID").unwrap_or_default();
-        assert_eq!(String::from_utf8_lossy(&v1), r#"{"job":"app\\job\\SendSms","data":{"mobile":"13800000000","n":1},"id":"ID","attempts":1}"#);
+        assert_eq!(
+            String::from_utf8_lossy(&v1),
+            r#"{"job":"app\\job\\SendSms","data":{"mobile":"13800000000","n":1},"id":"ID","attempts":1}"#
+        );
         let v3 = build(Dialect::V3, &job, "ID").unwrap_or_default();
         assert_eq!(
             String::from_utf8_lossy(&v3),

@@ -32,7 +32,10 @@ impl Delay {
 
 /// Current unix time in whole seconds, as think-queue's `time()`.
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// How many jobs a queue holds, by state.
@@ -73,7 +76,11 @@ impl RedisQueue {
     /// Validates the options and connects on first use.
     pub fn lazy(conn: ConnectionOptions, opts: QueueOptions) -> Result<RedisQueue> {
         opts.validate()?;
-        Ok(RedisQueue { conn: crate::conn::Conn::new(conn)?, opts, clock: unix_now })
+        Ok(RedisQueue {
+            conn: crate::conn::Conn::new(conn)?,
+            opts,
+            clock: unix_now,
+        })
     }
 
     /// Replaces the clock (unix seconds) used for scores; for tests that need a fixed `now`.
@@ -130,7 +137,8 @@ impl RedisQueue {
     /// it has a string one (think-queue 3's `id ?? null`).
     pub fn push_raw(&mut self, payload: &[u8], queue: Option<&str>) -> Result<Option<String>> {
         let key = self.keys(queue).ready;
-        self.conn.run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(payload).query::<i64>(c))?;
+        self.conn
+            .run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(payload).query::<i64>(c))?;
         Ok(payload::payload_id(payload))
     }
 
@@ -140,7 +148,8 @@ impl RedisQueue {
         let (id, bytes) = self.build_payload(job)?;
         let key = self.keys(queue).delayed;
         let score = delay.score((self.clock)());
-        self.conn.run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(&bytes).query::<i64>(c))?;
+        self.conn
+            .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
 
@@ -148,7 +157,8 @@ impl RedisQueue {
     pub fn later_raw(&mut self, delay: Delay, payload: &[u8], queue: Option<&str>) -> Result<()> {
         let key = self.keys(queue).delayed;
         let score = delay.score((self.clock)());
-        self.conn.run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(payload).query::<i64>(c))?;
+        self.conn
+            .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(payload).query::<i64>(c))?;
         Ok(())
     }
 
@@ -222,7 +232,10 @@ impl RedisQueue {
             // stock copy (decode, attempts+1, re-encode) and swap it in. A malformed payload stays
             // reserved as it is; the caller sees the error when it reads the job's fields.
             let job = ReservedJob::new(name.clone(), dialect, raw.clone(), reserved.clone());
-            if let Ok(next) = job.attempts().and_then(|a| payload::set_attempts(&raw, a).map_err(|r| Error::malformed(&name, r))) {
+            if let Ok(next) = job
+                .attempts()
+                .and_then(|a| payload::set_attempts(&raw, a).map_err(|r| Error::malformed(&name, r)))
+            {
                 let mut swap = scripts::SWAP_RESERVED.prepare_invoke();
                 swap.key(&keys.reserved).arg(&reserved).arg(&next);
                 let swapped: i64 = self.conn.run(&keys.reserved, |c| swap.invoke(c))?;
@@ -238,7 +251,9 @@ impl RedisQueue {
     /// (it expired and the job was handed out again, or was already deleted).
     pub fn delete_reserved(&mut self, job: &ReservedJob) -> Result<bool> {
         let key = self.opts.dialect.keys(job.queue()).reserved;
-        let n: i64 = self.conn.run(&key, |c| redis::cmd("ZREM").arg(&key).arg(job.reserved_body()).query(c))?;
+        let n: i64 = self
+            .conn
+            .run(&key, |c| redis::cmd("ZREM").arg(&key).arg(job.reserved_body()).query(c))?;
         Ok(n > 0)
     }
 
@@ -250,7 +265,11 @@ impl RedisQueue {
         let keys = self.opts.dialect.keys(job.queue());
         let due = (self.clock)().saturating_add(delay);
         let mut inv = scripts::RELEASE.prepare_invoke();
-        inv.key(&keys.reserved).key(&keys.delayed).arg(job.reserved_body()).arg(due).arg(&body);
+        inv.key(&keys.reserved)
+            .key(&keys.delayed)
+            .arg(job.reserved_body())
+            .arg(due)
+            .arg(&body);
         let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
         Ok(n == 1)
     }
@@ -276,7 +295,12 @@ impl RedisQueue {
     pub fn sizes(&mut self, queue: Option<&str>) -> Result<QueueSize> {
         let keys = self.keys(queue);
         let mut pipe = redis::pipe();
-        pipe.cmd("LLEN").arg(&keys.ready).cmd("ZCARD").arg(&keys.delayed).cmd("ZCARD").arg(&keys.reserved);
+        pipe.cmd("LLEN")
+            .arg(&keys.ready)
+            .cmd("ZCARD")
+            .arg(&keys.delayed)
+            .cmd("ZCARD")
+            .arg(&keys.reserved);
         let (ready, delayed, reserved): (u64, u64, u64) = self.conn.run(&keys.ready, |c| pipe.query(c))?;
         Ok(QueueSize { ready, delayed, reserved })
     }
@@ -301,5 +325,8 @@ fn bulk_bytes(v: RedisValue) -> Option<Vec<u8>> {
 }
 
 fn unexpected(key: &str, what: &str) -> Error {
-    Error::Redis { key: key.to_owned(), detail: format!("unexpected reply to {what}") }
+    Error::Redis {
+        key: key.to_owned(),
+        detail: format!("unexpected reply to {what}"),
+    }
 }

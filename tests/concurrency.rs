@@ -12,7 +12,10 @@ fn run(dialect: Dialect) {
     const THREADS: usize = 4;
     let server = RedisServer::start();
     let port = server.port();
-    let conn = ConnectionOptions { port, ..Default::default() };
+    let conn = ConnectionOptions {
+        port,
+        ..Default::default()
+    };
     let mut producer = RedisQueue::connect(conn.clone(), QueueOptions::new(dialect)).expect("connect");
     let jobs: Vec<NewJob> = (0..JOBS).map(|i| NewJob::new("app\\job\\Count", Value::Int(i as i64))).collect();
     let ids = producer.bulk(&jobs, Some("conc")).expect("bulk");

@@ -37,7 +37,13 @@ fn list(r: &mut redis::Connection, key: &str) -> Vec<String> {
 }
 
 fn zset(r: &mut redis::Connection, key: &str) -> Vec<(String, i64)> {
-    redis::cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES").query(r).expect("zrange")
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(r)
+        .expect("zrange")
 }
 
 fn zadd(r: &mut redis::Connection, key: &str, score: i64, member: &str) {
@@ -48,9 +54,19 @@ fn zadd(r: &mut redis::Connection, key: &str, score: i64, member: &str) {
 fn pop_on_empty_keys_returns_nil_and_writes_nothing() {
     let mut r = client(shared().port());
     let (ready, delayed, reserved) = keys3("lua_empty");
-    let out = eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["1000", "1060", "100", "1", "0", "1"]);
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["1000", "1060", "100", "1", "0", "1"],
+    );
     assert_eq!(out, R::Nil);
-    let n: i64 = redis::cmd("EXISTS").arg(&ready).arg(&delayed).arg(&reserved).query(&mut r).expect("exists");
+    let n: i64 = redis::cmd("EXISTS")
+        .arg(&ready)
+        .arg(&delayed)
+        .arg(&reserved)
+        .query(&mut r)
+        .expect("exists");
     assert_eq!(n, 0);
 }
 
@@ -58,14 +74,23 @@ fn pop_on_empty_keys_returns_nil_and_writes_nothing() {
 fn pop_migrates_due_jobs_in_score_order_then_reserves_the_head() {
     let mut r = client(shared().port());
     let (ready, delayed, reserved) = keys3("lua_pop");
-    let _: i64 = redis::cmd("RPUSH").arg(&ready).arg(r#"{"job":"head","attempts":0}"#).query(&mut r).expect("rpush");
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(&ready)
+        .arg(r#"{"job":"head","attempts":0}"#)
+        .query(&mut r)
+        .expect("rpush");
     zadd(&mut r, &delayed, 900, r#"{"job":"d2","attempts":0}"#);
     zadd(&mut r, &delayed, 800, r#"{"job":"d1","attempts":0}"#);
     zadd(&mut r, &delayed, 1001, r#"{"job":"future","attempts":0}"#);
     zadd(&mut r, &reserved, 1000, r#"{"job":"expired","attempts":3}"#);
     zadd(&mut r, &reserved, 1500, r#"{"job":"running","attempts":1}"#);
     // v3 rules: no bump on expiry, bump in the reserved copy
-    let out = eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["1000", "1060", "100", "1", "0", "1"]);
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["1000", "1060", "100", "1", "0", "1"],
+    );
     let items = match out {
         R::Array(items) => items,
         other => panic!("{other:?}"),
@@ -73,11 +98,21 @@ fn pop_migrates_due_jobs_in_score_order_then_reserves_the_head() {
     assert_eq!(bytes(&items[0]), br#"{"job":"head","attempts":0}"#.to_vec());
     assert_eq!(bytes(&items[1]), br#"{"job":"head","attempts":1}"#.to_vec());
     assert_eq!(items[2], R::Int(1));
-    assert_eq!(list(&mut r, &ready), vec![r#"{"job":"d1","attempts":0}"#, r#"{"job":"d2","attempts":0}"#, r#"{"job":"expired","attempts":3}"#]);
+    assert_eq!(
+        list(&mut r, &ready),
+        vec![
+            r#"{"job":"d1","attempts":0}"#,
+            r#"{"job":"d2","attempts":0}"#,
+            r#"{"job":"expired","attempts":3}"#
+        ]
+    );
     assert_eq!(zset(&mut r, &delayed), vec![(r#"{"job":"future","attempts":0}"#.to_owned(), 1001)]);
     assert_eq!(
         zset(&mut r, &reserved),
-        vec![(r#"{"job":"head","attempts":1}"#.to_owned(), 1060), (r#"{"job":"running","attempts":1}"#.to_owned(), 1500)]
+        vec![
+            (r#"{"job":"head","attempts":1}"#.to_owned(), 1060),
+            (r#"{"job":"running","attempts":1}"#.to_owned(), 1500)
+        ]
     );
 }
 
@@ -86,13 +121,22 @@ fn pop_v1_rules_bump_on_expiry_and_reserve_raw_bytes() {
     let mut r = client(shared().port());
     let (ready, delayed, reserved) = keys3("lua_pop_v1");
     zadd(&mut r, &reserved, 5, r#"{"job":"expired","data":{"e":{}},"id":"x","attempts":1}"#);
-    let out = eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["10", "70", "100", "1", "1", "0"]);
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["10", "70", "100", "1", "1", "0"],
+    );
     let items = match out {
         R::Array(items) => items,
         other => panic!("{other:?}"),
     };
     let expected = r#"{"job":"expired","data":{"e":{}},"id":"x","attempts":2}"#;
-    assert_eq!(bytes(&items[0]), expected.as_bytes(), "expiry migration bumped attempts, bytes otherwise kept");
+    assert_eq!(
+        bytes(&items[0]),
+        expected.as_bytes(),
+        "expiry migration bumped attempts, bytes otherwise kept"
+    );
     assert_eq!(bytes(&items[1]), expected.as_bytes(), "v1 reserves the popped bytes");
     assert_eq!(items[2], R::Int(0));
     assert_eq!(zset(&mut r, &reserved), vec![(expected.to_owned(), 70)]);
@@ -103,7 +147,12 @@ fn pop_without_expiry_leaves_expired_reservations_alone() {
     let mut r = client(shared().port());
     let (ready, delayed, reserved) = keys3("lua_noexp");
     zadd(&mut r, &reserved, 1, r#"{"job":"old","attempts":1}"#);
-    let out = eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["100", "100", "100", "0", "1", "0"]);
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["100", "100", "100", "0", "1", "0"],
+    );
     assert_eq!(out, R::Nil);
     assert_eq!(zset(&mut r, &reserved).len(), 1);
 }
@@ -116,7 +165,12 @@ fn pop_moves_at_most_a_batch_from_each_set() {
         zadd(&mut r, &delayed, i, &format!(r#"{{"d":{i},"attempts":0}}"#));
         zadd(&mut r, &reserved, i, &format!(r#"{{"r":{i},"attempts":0}}"#));
     }
-    eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["100", "160", "10", "1", "0", "1"]);
+    eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["100", "160", "10", "1", "0", "1"],
+    );
     // 10 + 10 moved, one popped (and now reserved)
     assert_eq!(list(&mut r, &ready).len(), 19);
     let d: i64 = redis::cmd("ZCARD").arg(&delayed).query(&mut r).expect("zcard");
@@ -130,7 +184,10 @@ fn bump_splices_only_a_trailing_top_level_attempts() {
     let cases = [
         (r#"{"job":"a","attempts":0}"#, Some(r#"{"job":"a","attempts":1}"#)),
         (r#"{"attempts":9}"#, Some(r#"{"attempts":10}"#)),
-        (r#"{"job":"a","data":{"e":{},"f":1.0e+20},"attempts":41}"#, Some(r#"{"job":"a","data":{"e":{},"f":1.0e+20},"attempts":42}"#)),
+        (
+            r#"{"job":"a","data":{"e":{},"f":1.0e+20},"attempts":41}"#,
+            Some(r#"{"job":"a","data":{"e":{},"f":1.0e+20},"attempts":42}"#),
+        ),
         (r#"{"job":"a","data":{"attempts":1}}"#, None),
         (r#"{"job":"a","xattempts":1}"#, None),
         (r#"{"job":"\"attempts":1}"#, None),
@@ -143,7 +200,12 @@ fn bump_splices_only_a_trailing_top_level_attempts() {
     for (input, want) in cases {
         let (ready, delayed, reserved) = keys3("lua_bump");
         let _: i64 = redis::cmd("RPUSH").arg(&ready).arg(input).query(&mut r).expect("rpush");
-        let out = eval(&mut r, "pop.lua", &[&ready, &delayed, &reserved], &["1", "61", "100", "1", "0", "1"]);
+        let out = eval(
+            &mut r,
+            "pop.lua",
+            &[&ready, &delayed, &reserved],
+            &["1", "61", "100", "1", "0", "1"],
+        );
         let items = match out {
             R::Array(items) => items,
             other => panic!("{other:?}"),
@@ -220,7 +282,10 @@ fn swap_reserved_keeps_the_score() {
 fn every_script_has_a_header_naming_keys_argv_and_return() {
     for name in ["pop.lua", "migrate.lua", "release.lua", "swap_reserved.lua"] {
         let src = script_source(name).expect("exists");
-        let body = src.split(&format!("-- {name}")).nth(1).unwrap_or_else(|| panic!("{name} starts with its name"));
+        let body = src
+            .split(&format!("-- {name}"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name} starts with its name"));
         for word in ["KEYS[1]", "ARGV[1]", "Returns"] {
             assert!(body.contains(word), "{name}: header names {word}");
         }

@@ -5,14 +5,15 @@ mod support;
 use std::time::Duration;
 
 use support::redis_server::{client, shared, unique_queue, RedisServer};
-use think_queue_native::{
-    unix_now, ConnectionOptions, Delay, Dialect, NewJob, QueueOptions, RedisQueue, Value,
-};
+use think_queue_native::{unix_now, ConnectionOptions, Delay, Dialect, NewJob, QueueOptions, RedisQueue, Value};
 
 const BOTH: [Dialect; 2] = [Dialect::V1, Dialect::V3];
 
 fn conn(port: u16) -> ConnectionOptions {
-    ConnectionOptions { port, ..Default::default() }
+    ConnectionOptions {
+        port,
+        ..Default::default()
+    }
 }
 
 fn queue_on(port: u16, dialect: Dialect) -> RedisQueue {
@@ -37,7 +38,13 @@ fn zcard(r: &mut redis::Connection, key: &str) -> i64 {
 }
 
 fn zmembers(r: &mut redis::Connection, key: &str) -> Vec<(Vec<u8>, i64)> {
-    redis::cmd("ZRANGE").arg(key).arg(0).arg(-1).arg("WITHSCORES").query(r).expect("zrange")
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(r)
+        .expect("zrange")
 }
 
 #[test]
@@ -58,10 +65,21 @@ fn push_pop_delete_leaves_nothing() {
         let reserved = zmembers(&mut r, &keys.reserved);
         assert_eq!(reserved[0].0, job.reserved_body());
         let now = unix_now();
-        assert!((now + 59..=now + 61).contains(&reserved[0].1), "reserved until now+60: {}", reserved[0].1);
+        assert!(
+            (now + 59..=now + 61).contains(&reserved[0].1),
+            "reserved until now+60: {}",
+            reserved[0].1
+        );
         assert!(q.delete_reserved(&job).expect("delete"));
         assert!(!q.delete_reserved(&job).expect("second delete"), "second delete finds nothing");
-        assert_eq!((llen(&mut r, &keys.ready), zcard(&mut r, &keys.reserved), zcard(&mut r, &keys.delayed)), (0, 0, 0));
+        assert_eq!(
+            (
+                llen(&mut r, &keys.ready),
+                zcard(&mut r, &keys.reserved),
+                zcard(&mut r, &keys.delayed)
+            ),
+            (0, 0, 0)
+        );
         assert!(q.pop(Some(&name)).expect("pop").is_none());
     }
 }
@@ -83,14 +101,23 @@ fn release_with_delay_then_retry_counts_attempts() {
         // not due yet: nothing to pop
         assert!(q.pop(Some(&name)).expect("pop").is_none());
         // make it due (as if 30 s passed) and pop it again: second attempt in both dialects
-        let _: i64 = redis::cmd("ZADD").arg(&keys.delayed).arg("XX").arg(0).arg(&delayed[0].0).query(&mut r).expect("zadd");
+        let _: i64 = redis::cmd("ZADD")
+            .arg(&keys.delayed)
+            .arg("XX")
+            .arg(0)
+            .arg(&delayed[0].0)
+            .query(&mut r)
+            .expect("zadd");
         let again = q.pop(Some(&name)).expect("pop").expect("due job");
         assert_eq!(again.attempts().expect("attempts"), 2, "{d}");
         let text = String::from_utf8_lossy(again.raw_body()).into_owned();
-        assert!(text.ends_with(match d {
-            Dialect::V1 => "\"attempts\":2}",
-            Dialect::V3 => "\"attempts\":1}",
-        }), "{d}: {text}");
+        assert!(
+            text.ends_with(match d {
+                Dialect::V1 => "\"attempts\":2}",
+                Dialect::V3 => "\"attempts\":1}",
+            }),
+            "{d}: {text}"
+        );
         // a release after the reservation is gone adds nothing
         assert!(q.delete_reserved(&again).expect("delete"));
         assert!(!q.release(&again, 0).expect("late release"));
@@ -105,9 +132,12 @@ fn later_with_seconds_and_absolute_time() {
         let name = unique_queue("later");
         let keys = q.keys(Some(&name));
         let before = unix_now();
-        q.later(Delay::Seconds(60), &NewJob::new("A", Value::Null), Some(&name)).expect("later");
-        q.later(Delay::At(1_800_000_000), &NewJob::new("B", Value::Null), Some(&name)).expect("later at");
-        q.later(Delay::Seconds(-5), &NewJob::new("C", Value::Null), Some(&name)).expect("later past");
+        q.later(Delay::Seconds(60), &NewJob::new("A", Value::Null), Some(&name))
+            .expect("later");
+        q.later(Delay::At(1_800_000_000), &NewJob::new("B", Value::Null), Some(&name))
+            .expect("later at");
+        q.later(Delay::Seconds(-5), &NewJob::new("C", Value::Null), Some(&name))
+            .expect("later past");
         let m = zmembers(&mut r, &keys.delayed);
         assert_eq!(m.len(), 3);
         assert!(m.iter().any(|(_, s)| *s == 1_800_000_000));
@@ -152,7 +182,8 @@ fn size_counts_every_state() {
         for _ in 0..3 {
             q.push(&NewJob::new("S", Value::Null), Some(&name)).expect("push");
         }
-        q.later(Delay::Seconds(100), &NewJob::new("S", Value::Null), Some(&name)).expect("later");
+        q.later(Delay::Seconds(100), &NewJob::new("S", Value::Null), Some(&name))
+            .expect("later");
         let _job = q.pop(Some(&name)).expect("pop").expect("job");
         let s = q.sizes(Some(&name)).expect("sizes");
         assert_eq!((s.ready, s.delayed, s.reserved), (2, 1, 1));
@@ -219,7 +250,11 @@ fn a_job_survives_a_crash_between_pop_and_delete() {
             assert_eq!(job.attempts().expect("attempts"), 1);
         }
         let keys = d.keys(&name);
-        assert_eq!((llen(&mut r, &keys.ready), zcard(&mut r, &keys.reserved)), (0, 1), "{d}: reserved, not lost");
+        assert_eq!(
+            (llen(&mut r, &keys.ready), zcard(&mut r, &keys.reserved)),
+            (0, 1),
+            "{d}: reserved, not lost"
+        );
         let mut other = RedisQueue::connect(conn(port), opts).expect("connect");
         assert!(other.pop(Some(&name)).expect("pop").is_none(), "still reserved");
         std::thread::sleep(Duration::from_millis(2100));
@@ -236,7 +271,11 @@ fn stock_payloads_written_by_hand_are_popped() {
     let (mut q1, mut r) = shared_queue(Dialect::V1);
     let name = unique_queue("stock1");
     let raw1 = br#"{"job":"app\\job\\Ok","data":{"x":1,"e":[]},"id":"JXfGabcdefghijklmnopqrstuvwxyzAB","attempts":1}"#;
-    let _: i64 = redis::cmd("RPUSH").arg(format!("queues:{name}")).arg(&raw1[..]).query(&mut r).expect("rpush");
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(format!("queues:{name}"))
+        .arg(&raw1[..])
+        .query(&mut r)
+        .expect("rpush");
     let job = q1.pop(Some(&name)).expect("pop").expect("job");
     assert_eq!(job.raw_body(), &raw1[..]);
     assert_eq!(job.reserved_body(), &raw1[..], "v1 reserves the popped bytes");
@@ -244,12 +283,19 @@ fn stock_payloads_written_by_hand_are_popped() {
     assert_eq!(job.id().expect("id").as_deref(), Some("JXfGabcdefghijklmnopqrstuvwxyzAB"));
     assert!(q1.release(&job, 0).expect("release"));
     let m = zmembers(&mut r, &format!("queues:{name}:delayed"));
-    assert_eq!(m[0].0, br#"{"job":"app\\job\\Ok","data":{"x":1,"e":[]},"id":"JXfGabcdefghijklmnopqrstuvwxyzAB","attempts":2}"#.to_vec());
+    assert_eq!(
+        m[0].0,
+        br#"{"job":"app\\job\\Ok","data":{"x":1,"e":[]},"id":"JXfGabcdefghijklmnopqrstuvwxyzAB","attempts":2}"#.to_vec()
+    );
 
     let (mut q3, _) = shared_queue(Dialect::V3);
     let name = unique_queue("stock3");
     let raw3 = br#"{"job":"Nope","maxTries":null,"timeout":null,"data":{"e":[]},"id":"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef","attempts":0}"#;
-    let _: i64 = redis::cmd("RPUSH").arg(format!("{{queues:{name}}}")).arg(&raw3[..]).query(&mut r).expect("rpush");
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(format!("{{queues:{name}}}"))
+        .arg(&raw3[..])
+        .query(&mut r)
+        .expect("rpush");
     let job = q3.pop(Some(&name)).expect("pop").expect("job");
     assert_eq!(job.attempts().expect("attempts"), 1);
     let expected = br#"{"job":"Nope","maxTries":null,"timeout":null,"data":{"e":[]},"id":"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef","attempts":1}"#;
@@ -277,7 +323,12 @@ fn stock_pop(r: &mut redis::Connection, d: Dialect, name: &str) -> Option<(Vec<u
             think_queue_native::encode(&v).expect("stock json_encode")
         }
     };
-    let _: i64 = redis::cmd("ZADD").arg(&keys.reserved).arg(unix_now() + 60).arg(&reserved).query(r).expect("zadd");
+    let _: i64 = redis::cmd("ZADD")
+        .arg(&keys.reserved)
+        .arg(unix_now() + 60)
+        .arg(&reserved)
+        .query(r)
+        .expect("zadd");
     Some((raw, reserved))
 }
 
@@ -292,7 +343,11 @@ fn our_payloads_are_consumed_by_the_stock_algorithm() {
         assert_eq!(decoded.get("id").and_then(|v| v.as_str()), Some(id.as_bytes()));
         assert_eq!(decoded.get("job").and_then(|v| v.as_str()), Some(&b"app\\job\\SendSms"[..]));
         // stock delete: ZREM of the reserved bytes
-        let n: i64 = redis::cmd("ZREM").arg(d.keys(&name).reserved).arg(&reserved).query(&mut r).expect("zrem");
+        let n: i64 = redis::cmd("ZREM")
+            .arg(d.keys(&name).reserved)
+            .arg(&reserved)
+            .query(&mut r)
+            .expect("zrem");
         assert_eq!(n, 1);
     }
 }
@@ -302,7 +357,11 @@ fn v3_payload_without_trailing_attempts_gets_the_stock_reserved_copy() {
     let (mut q, mut r) = shared_queue(Dialect::V3);
     let name = unique_queue("notrail");
     let raw = br#"{"attempts":2,"job":"X","data":{}}"#;
-    let _: i64 = redis::cmd("RPUSH").arg(format!("{{queues:{name}}}")).arg(&raw[..]).query(&mut r).expect("rpush");
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(format!("{{queues:{name}}}"))
+        .arg(&raw[..])
+        .query(&mut r)
+        .expect("rpush");
     let job = q.pop(Some(&name)).expect("pop").expect("job");
     assert_eq!(job.attempts().expect("attempts"), 3);
     let expected = br#"{"attempts":3,"job":"X","data":[]}"#;
@@ -319,7 +378,12 @@ fn malformed_payloads_are_reported_not_lost() {
         let (mut q, mut r) = shared_queue(d);
         let name = unique_queue("malformed");
         let keys = d.keys(&name);
-        for bad in [&b"not json"[..], br#"{"job":"X","data":1}"#, br#"[1,2]"#, br#"{"job":5,"attempts":0}"#] {
+        for bad in [
+            &b"not json"[..],
+            br#"{"job":"X","data":1}"#,
+            br#"[1,2]"#,
+            br#"{"job":5,"attempts":0}"#,
+        ] {
             let _: i64 = redis::cmd("RPUSH").arg(&keys.ready).arg(bad).query(&mut r).expect("rpush");
             let job = q.pop(Some(&name)).expect("pop").expect("job");
             assert_eq!(job.raw_body(), bad);
@@ -344,7 +408,8 @@ fn migration_is_bounded_per_pop() {
     let name = unique_queue("batch");
     let keys = q.keys(Some(&name));
     for i in 0..250 {
-        q.later(Delay::Seconds(-1), &NewJob::new("M", Value::Int(i)), Some(&name)).expect("later");
+        q.later(Delay::Seconds(-1), &NewJob::new("M", Value::Int(i)), Some(&name))
+            .expect("later");
     }
     let first = q.pop(Some(&name)).expect("pop").expect("job");
     assert_eq!(first.data().expect("data"), &Value::Int(0), "lowest score first");
@@ -359,7 +424,9 @@ fn push_raw_returns_the_payload_id() {
     for d in BOTH {
         let (mut q, mut r) = shared_queue(d);
         let name = unique_queue("raw");
-        let id = q.push_raw(br#"{"job":"R","data":"","id":"abc","attempts":0}"#, Some(&name)).expect("push_raw");
+        let id = q
+            .push_raw(br#"{"job":"R","data":"","id":"abc","attempts":0}"#, Some(&name))
+            .expect("push_raw");
         assert_eq!(id.as_deref(), Some("abc"));
         assert_eq!(q.push_raw(b"opaque", Some(&name)).expect("push_raw"), None);
         assert_eq!(llen(&mut r, &d.keys(&name).ready), 2);
@@ -369,7 +436,15 @@ fn push_raw_returns_the_payload_id() {
 #[test]
 fn select_chooses_the_database() {
     let port = shared().port();
-    let mut q = RedisQueue::connect(ConnectionOptions { port, select: 3, ..Default::default() }, QueueOptions::new(Dialect::V1)).expect("connect");
+    let mut q = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            select: 3,
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V1),
+    )
+    .expect("connect");
     let name = unique_queue("select");
     q.push(&NewJob::new("S", Value::Null), Some(&name)).expect("push");
     let mut r = client(port);
@@ -390,7 +465,14 @@ fn url_options_connect() {
 fn wrong_or_missing_password_is_an_auth_error() {
     let server = RedisServer::start_with(&["--requirepass", "s3cret-pass"]);
     let port = server.port();
-    let bad = RedisQueue::connect(ConnectionOptions { port, password: Some("wrong-password".into()), ..Default::default() }, QueueOptions::new(Dialect::V1));
+    let bad = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            password: Some("wrong-password".into()),
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V1),
+    );
     let e = bad.err().expect("wrong password refused");
     assert!(e.is_auth(), "{e:?}");
     assert!(!e.to_string().contains("wrong-password"), "never print the password: {e}");
@@ -400,7 +482,15 @@ fn wrong_or_missing_password_is_an_auth_error() {
     let e = none.push(&NewJob::new("X", Value::Null), Some("q")).expect_err("NOAUTH");
     assert!(e.is_auth(), "{e:?}");
 
-    let mut ok = RedisQueue::connect(ConnectionOptions { port, password: Some("s3cret-pass".into()), ..Default::default() }, QueueOptions::new(Dialect::V1)).expect("right password");
+    let mut ok = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            password: Some("s3cret-pass".into()),
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V1),
+    )
+    .expect("right password");
     ok.push(&NewJob::new("X", Value::Null), Some("q")).expect("push");
 }
 
@@ -411,9 +501,17 @@ fn dead_redis_is_a_connection_error_naming_host_and_port() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let e = RedisQueue::connect(ConnectionOptions { port, password: Some("hidden-pw".into()), timeout: 1.0, ..Default::default() }, QueueOptions::new(Dialect::V3))
-        .err()
-        .expect("nothing listens");
+    let e = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            password: Some("hidden-pw".into()),
+            timeout: 1.0,
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V3),
+    )
+    .err()
+    .expect("nothing listens");
     assert!(e.is_connection(), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
@@ -426,9 +524,17 @@ fn connect_timeout_applies_to_a_server_that_never_answers() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let started = std::time::Instant::now();
-    let e = RedisQueue::connect(ConnectionOptions { port, password: Some("x-pass".into()), timeout: 0.5, ..Default::default() }, QueueOptions::new(Dialect::V1))
-        .err()
-        .expect("no answer");
+    let e = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            password: Some("x-pass".into()),
+            timeout: 0.5,
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V1),
+    )
+    .err()
+    .expect("no answer");
     assert!(e.is_connection(), "{e:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     drop(l);
@@ -447,14 +553,26 @@ fn reconnects_once_after_a_redis_restart() {
     // the old socket is dead; the operation reconnects by itself
     q.push(&NewJob::new("After", Value::Null), Some("r")).expect("push after restart");
     let job = q.pop(Some("r")).expect("pop").expect("job");
-    assert_eq!(job.name().expect("name"), "After", "the restarted server starts empty (no persistence)");
+    assert_eq!(
+        job.name().expect("name"),
+        "After",
+        "the restarted server starts empty (no persistence)"
+    );
 }
 
 #[test]
 fn read_timeout_is_reported_as_a_connection_error() {
     let server = RedisServer::start_with(&["--enable-debug-command", "yes"]);
     let port = server.port();
-    let mut q = RedisQueue::connect(ConnectionOptions { port, read_timeout: 0.2, ..Default::default() }, QueueOptions::new(Dialect::V1)).expect("connect");
+    let mut q = RedisQueue::connect(
+        ConnectionOptions {
+            port,
+            read_timeout: 0.2,
+            ..Default::default()
+        },
+        QueueOptions::new(Dialect::V1),
+    )
+    .expect("connect");
     q.ping().expect("ping");
     // block the server for 1 s from another client; our next command's reply is late
     let blocker = std::thread::spawn(move || {

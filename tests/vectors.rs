@@ -57,7 +57,10 @@ fn queue_arg(v: &Value) -> Option<String> {
 fn run_version(version: &str, dialect: Dialect) {
     let server = RedisServer::start();
     let mut r = client(server.port());
-    let conn = ConnectionOptions { port: server.port(), ..Default::default() };
+    let conn = ConnectionOptions {
+        port: server.port(),
+        ..Default::default()
+    };
     let mut q = RedisQueue::connect(conn, QueueOptions::new(dialect)).expect("connect");
     let all = cases(version);
     assert_eq!(all.len(), 226, "{version}: every input of the vector file");
@@ -113,13 +116,29 @@ fn run_version(version: &str, dialect: Dialect) {
         let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut r).expect("keys");
         assert_eq!(keys, vec![key.clone()], "{name}: the only key written");
         if is_later {
-            let members: Vec<(Vec<u8>, i64)> = redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).arg("WITHSCORES").query(&mut r).expect("zrange");
+            let members: Vec<(Vec<u8>, i64)> = redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(&mut r)
+                .expect("zrange");
             assert_eq!(members.len(), 1, "{name}");
             assert_eq!(show(&members[0].0), show(&expected), "{name}: delayed bytes");
             let delay = case["delay"].as_i64().unwrap_or(0);
-            assert!(members[0].1 >= before + delay && members[0].1 <= after + delay, "{name}: score {}", members[0].1);
+            assert!(
+                members[0].1 >= before + delay && members[0].1 <= after + delay,
+                "{name}: score {}",
+                members[0].1
+            );
             // as the vectors were made: make it due, so pop migrates it
-            let _: i64 = redis::cmd("ZADD").arg(&key).arg("XX").arg(0).arg(&members[0].0).query(&mut r).expect("zadd xx");
+            let _: i64 = redis::cmd("ZADD")
+                .arg(&key)
+                .arg("XX")
+                .arg(0)
+                .arg(&members[0].0)
+                .query(&mut r)
+                .expect("zadd xx");
         } else {
             let items: Vec<Vec<u8>> = redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).query(&mut r).expect("lrange");
             assert_eq!(items.len(), 1, "{name}");
@@ -128,14 +147,26 @@ fn run_version(version: &str, dialect: Dialect) {
 
         // pop: the reserved member
         let keys = q.keys(queue.as_deref());
-        let popped = q.pop(queue.as_deref()).unwrap_or_else(|e| panic!("{name}: pop: {e}")).unwrap_or_else(|| panic!("{name}: pop found nothing"));
+        let popped = q
+            .pop(queue.as_deref())
+            .unwrap_or_else(|e| panic!("{name}: pop: {e}"))
+            .unwrap_or_else(|| panic!("{name}: pop found nothing"));
         assert_eq!(show(popped.raw_body()), show(&expected), "{name}: raw body");
         assert_eq!(popped.attempts().expect("attempts"), 1, "{name}");
         assert_eq!(popped.id().expect("id").as_deref(), Some(id.as_str()), "{name}");
-        let reserved: Vec<(Vec<u8>, i64)> = redis::cmd("ZRANGE").arg(&keys.reserved).arg(0).arg(-1).arg("WITHSCORES").query(&mut r).expect("zrange");
+        let reserved: Vec<(Vec<u8>, i64)> = redis::cmd("ZRANGE")
+            .arg(&keys.reserved)
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .query(&mut r)
+            .expect("zrange");
         assert_eq!(reserved.len(), 1, "{name}");
         assert_eq!(reserved[0].0, popped.reserved_body(), "{name}");
-        assert!(reserved[0].1 >= before + 60 && reserved[0].1 <= unix_now() + 60, "{name}: reserved score");
+        assert!(
+            reserved[0].1 >= before + 60 && reserved[0].1 <= unix_now() + 60,
+            "{name}: reserved score"
+        );
         let stock_reserved = with_id(&case["reserved"], &id).expect("reserved");
         let changes = case["normalisation_changes_data"] == true;
         if changes {
@@ -144,7 +175,11 @@ fn run_version(version: &str, dialect: Dialect) {
             let ours = splice_attempts(&expected, 1).expect("splice");
             assert_eq!(show(&reserved[0].0), show(&ours), "{name}: reserved = raw with attempts+1");
             let same = encode(&decode(&reserved[0].0).expect("decode ours")).expect("re-encode");
-            assert_eq!(show(&same), show(&stock_reserved), "{name}: ours decodes to what stock's copy holds");
+            assert_eq!(
+                show(&same),
+                show(&stock_reserved),
+                "{name}: ours decodes to what stock's copy holds"
+            );
             deviations.push(name.clone());
         } else {
             assert_eq!(show(&reserved[0].0), show(&stock_reserved), "{name}: reserved bytes");
@@ -152,17 +187,32 @@ fn run_version(version: &str, dialect: Dialect) {
 
         // release(0): the delayed member; reserved and ready empty afterwards
         assert!(q.release(&popped, 0).expect("release"), "{name}: release");
-        let delayed: Vec<Vec<u8>> = redis::cmd("ZRANGE").arg(&keys.delayed).arg(0).arg(-1).query(&mut r).expect("zrange");
+        let delayed: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+            .arg(&keys.delayed)
+            .arg(0)
+            .arg(-1)
+            .query(&mut r)
+            .expect("zrange");
         let stock_released = with_id(&case["released"], &id).expect("released");
         assert_eq!(delayed.len(), 1, "{name}");
         if changes {
-            assert_eq!(show(&delayed[0]), show(popped.reserved_body()), "{name}: v3 releases the reserved copy");
+            assert_eq!(
+                show(&delayed[0]),
+                show(popped.reserved_body()),
+                "{name}: v3 releases the reserved copy"
+            );
             let same = encode(&decode(&delayed[0]).expect("decode")).expect("re-encode");
             assert_eq!(show(&same), show(&stock_released), "{name}: released decodes as stock's");
         } else {
             assert_eq!(show(&delayed[0]), show(&stock_released), "{name}: released bytes");
         }
-        let (ready, reserved_n): (i64, i64) = redis::pipe().cmd("LLEN").arg(&keys.ready).cmd("ZCARD").arg(&keys.reserved).query(&mut r).expect("sizes");
+        let (ready, reserved_n): (i64, i64) = redis::pipe()
+            .cmd("LLEN")
+            .arg(&keys.ready)
+            .cmd("ZCARD")
+            .arg(&keys.reserved)
+            .query(&mut r)
+            .expect("sizes");
         assert_eq!((ready, reserved_n), (0, 0), "{name}");
         checked += 1;
     }

@@ -1,0 +1,26 @@
+//! A PHP-compatible JSON codec.
+//!
+//! The encoder reproduces, byte for byte, what PHP 8.2 `json_encode($v)`
+//! writes with default flags and `serialize_precision = -1`; the decoder
+//! reproduces `json_decode($s, true)` (objects become associative arrays).
+//! Both exist so that queue payloads written by this crate are identical to
+//! those written by PHP's think-queue, and so that payloads written by PHP can
+//! be read back with the same semantics.
+//!
+//! * [`Value`] / [`Key`] model a PHP value as `json_encode` sees it.
+//! * [`encode`] / [`encode_into`] implement `json_encode`.
+//! * [`decode`] implements `json_decode($s, true)`.
+//! * [`normalise`] implements `json_decode(json_encode($v), true)`.
+//!
+//! Depth limits follow PHP's defaults: [`MAX_ENCODE_DEPTH`] (512) levels of
+//! arrays/objects can be encoded, and [`MAX_DECODE_NESTING`] (511) levels can
+//! be decoded (PHP's parser starts its depth counter at one).
+
+mod decode;
+mod encode;
+mod float;
+mod value;
+
+pub use decode::{decode, DecodeError, MAX_DECODE_NESTING};
+pub use encode::{encode, encode_into, normalise, EncodeError, MAX_ENCODE_DEPTH};
+pub use value::{Key, Value};
