@@ -229,13 +229,9 @@ fn input_bytes_uses_input_or_input_b64() {
     assert_eq!(unserialize(&input_bytes(&line)), Ok(s(b"\xff")));
 }
 
-fn vectors_path() -> String {
-    std::env::var("TQN_VECTORS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/payloads.jsonl").to_owned())
-}
-
 #[test]
 fn every_vector_input_is_a_three_element_call() {
-    let path = vectors_path();
+    let path = support::vectors_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading the vectors {path} (set TQN_VECTORS): {e}"));
     let mut lines = 0;
     let mut from_b64 = 0;

@@ -1,5 +1,5 @@
-//! Every v1 and v3 line of `../shared/vectors/payloads.jsonl` (bytes observed from stock
-//! think-queue), replayed through `RedisQueue` against a real redis-server: the pushed bytes, the
+//! Every v1 and v3 line of `tests/data/payloads.jsonl` (a copy of `shared/vectors/payloads.jsonl`:
+//! bytes observed from stock think-queue), replayed through `RedisQueue` against a real redis-server: the pushed bytes, the
 //! key, the return value, the reserved member after pop, the delayed member after release(0), and
 //! the error cases (typed error, Redis untouched).
 //!
@@ -23,12 +23,8 @@ use think_queue_native::{
     decode, encode, splice_attempts, unix_now, ConnectionOptions, Delay, Dialect, Error, NewJob, QueueOptions, RedisQueue, Value,
 };
 
-fn vectors_path() -> String {
-    std::env::var("TQN_VECTORS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/payloads.jsonl").to_owned())
-}
-
 fn cases(version: &str) -> Vec<J> {
-    let text = std::fs::read_to_string(vectors_path()).expect("the vectors file (set TQN_VECTORS to its path)");
+    let text = std::fs::read_to_string(support::vectors_path()).expect("the vectors file (set TQN_VECTORS to its path)");
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<J>(l).expect("a JSON line"))
@@ -228,4 +224,13 @@ fn v1_vectors_match_stock_bytes() {
 #[test]
 fn v3_vectors_match_stock_bytes() {
     run_version("v3", Dialect::V3);
+}
+
+#[test]
+fn the_vector_copy_matches_the_shared_original_when_present() {
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/payloads.jsonl");
+    if let Ok(original) = std::fs::read(shared) {
+        let ours = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/payloads.jsonl")).expect("tests/data/payloads.jsonl");
+        assert!(ours == original, "tests/data/payloads.jsonl differs from {shared}: copy it again");
+    }
 }

@@ -11,3 +11,8 @@
 
 pub mod php_unserialize;
 pub mod redis_server;
+
+/// The stock-produced payload vectors: `$TQN_VECTORS` when set, else the copy in `tests/data/`.
+pub fn vectors_path() -> String {
+    std::env::var("TQN_VECTORS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/payloads.jsonl").to_owned())
+}
