@@ -1,10 +1,49 @@
 //! One Redis connection with think-queue's connect sequence (connect, AUTH, SELECT), error
 //! translation, one reconnect on a dropped connection, and fork safety.
+#![forbid(unsafe_code)]
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 use crate::config::ConnectionOptions;
 use crate::error::{Error, Result};
+
+/// An open Redis connection taken out of a [`RedisQueue`](crate::RedisQueue) with
+/// [`detach_connection`](crate::RedisQueue::detach_connection), to be put into another queue
+/// with [`attach_connection`](crate::RedisQueue::attach_connection): what a connection pool (the
+/// PHP extension's `persistent` option) keeps between requests.
+///
+/// It remembers the options it was opened with (AUTH and SELECT are connection state) and the
+/// process that opened it: a queue takes it only for equal options, in the same process, so a
+/// pooled connection never carries another configuration's database or user, and a child
+/// process never talks on its parent's socket after `fork`. Dropping it closes this process's
+/// descriptor and sends nothing. `Debug` never prints the password.
+pub struct DetachedConnection {
+    opts: ConnectionOptions,
+    con: redis::Connection,
+    pid: u32,
+}
+
+impl DetachedConnection {
+    /// The options it was opened with.
+    pub fn options(&self) -> &ConnectionOptions {
+        &self.opts
+    }
+
+    /// False in a child process after `fork`: the socket is shared with the parent and must not
+    /// be used here (drop it).
+    pub fn is_owned_by_this_process(&self) -> bool {
+        self.pid == std::process::id()
+    }
+}
+
+impl std::fmt::Debug for DetachedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetachedConnection")
+            .field("opts", &self.opts)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A lazily (re)connected Redis connection owned by one queue object.
 pub(crate) struct Conn {
@@ -39,6 +78,37 @@ impl Conn {
         self.con = None;
     }
 
+    /// Whether a connection opened by this process is held (no command is sent to check it).
+    pub(crate) fn is_connected(&self) -> bool {
+        self.con.is_some() && self.pid == std::process::id()
+    }
+
+    /// Takes the open connection out, leaving this one disconnected. `None` when there is none,
+    /// or when it was opened by another process (after a fork; our copy of the descriptor is
+    /// then closed, nothing is sent on it).
+    pub(crate) fn detach(&mut self) -> Option<DetachedConnection> {
+        let con = self.con.take()?;
+        if self.pid != std::process::id() {
+            return None;
+        }
+        Some(DetachedConnection {
+            opts: self.opts.clone(),
+            con,
+            pid: self.pid,
+        })
+    }
+
+    /// Puts a detached connection in, when it was opened with exactly these options by this
+    /// process and none is held now; otherwise hands it back.
+    pub(crate) fn attach(&mut self, c: DetachedConnection) -> Option<DetachedConnection> {
+        if self.is_connected() || c.opts != self.opts || !c.is_owned_by_this_process() {
+            return Some(c);
+        }
+        self.con = Some(c.con);
+        self.pid = c.pid;
+        None
+    }
+
     fn ensure(&mut self) -> Result<&mut redis::Connection> {
         let pid = std::process::id();
         if self.pid != pid {
@@ -62,7 +132,10 @@ impl Conn {
     fn open(&self) -> Result<redis::Connection> {
         let info = self.opts.connection_info()?;
         let client = redis::Client::open(info).map_err(|e| self.translate(e, ""))?;
-        let con = match self.opts.connect_timeout() {
+        // The timeout also bounds the handshake (AUTH, SELECT). Without a connect timeout, the
+        // read timeout bounds connect + handshake, so a server that accepts and never answers
+        // cannot hang the constructor when only `read_timeout` is configured.
+        let con = match self.opts.connect_timeout().or(self.opts.read_timeout_duration()) {
             Some(t) => client.get_connection_with_timeout(t),
             None => client.get_connection(),
         }
@@ -136,11 +209,60 @@ fn describe(e: &RedisError, opts: &ConnectionOptions) -> String {
         e.to_string()
     };
     // "Resource temporarily unavailable (os error 11)" is what a read timeout looks like on Linux
-    if s.contains("os error 11") {
+    // (EAGAIN; not "(os error 111)", a refused connection)
+    if !e.is_timeout() && s.contains("(os error 11)") {
         s = format!("read timed out ({})", s);
     }
     if let Some(p) = opts.password.as_deref().filter(|p| p.len() >= 3) {
         s = s.replace(p, "<redacted>");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(code: i32) -> RedisError {
+        RedisError::from(std::io::Error::from_raw_os_error(code))
+    }
+
+    #[test]
+    fn describe_names_read_timeouts_only() {
+        let opts = ConnectionOptions::default();
+        let eagain = describe(&io(11), &opts);
+        assert!(eagain.contains("timed out") && !eagain.contains("timed out (timed out"), "{eagain}");
+        // ECONNREFUSED is not a timeout
+        let refused = describe(&io(111), &opts);
+        assert!(!refused.contains("timed out") && refused.contains("os error 111"), "{refused}");
+    }
+
+    #[test]
+    fn read_timeout_bounds_the_handshake() {
+        // a server that accepts and never answers: AUTH must not wait forever
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let mut conn = Conn::new(ConnectionOptions {
+            port,
+            password: Some("pw".into()),
+            read_timeout: 0.2,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let started = std::time::Instant::now();
+        let err = conn.connect().err();
+        assert!(err.as_ref().is_some_and(Error::is_connection), "{err:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(listener);
+    }
+
+    #[test]
+    fn describe_hides_the_password() {
+        let opts = ConnectionOptions {
+            password: Some("hunter2".into()),
+            ..Default::default()
+        };
+        let e = RedisError::from((ErrorKind::AuthenticationFailed, "bad", "hunter2 rejected".to_owned()));
+        assert!(!describe(&e, &opts).contains("hunter2"));
+    }
 }

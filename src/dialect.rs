@@ -1,4 +1,5 @@
 //! The two think-queue wire dialects, and the only place where Redis key names are spelled.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

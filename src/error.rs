@@ -1,4 +1,5 @@
 //! The crate's one error type.
+#![forbid(unsafe_code)]
 
 use crate::json::{DecodeError, EncodeError};
 
@@ -114,3 +115,25 @@ impl From<DecodeError> for Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_messages_are_think_queues() {
+        // what the PHP extension reports for data json_encode refuses by type
+        for (e, msg) in [
+            (EncodeError::UnsupportedType, "Unable to create payload: Type is not supported"),
+            (
+                EncodeError::NonBackedEnum,
+                "Unable to create payload: Non-backed enums have no default serialization",
+            ),
+            (EncodeError::Recursion, "Unable to create payload: Recursion detected"),
+        ] {
+            let e = Error::from(e);
+            assert!(e.is_payload());
+            assert_eq!(e.to_string(), msg);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! Each thread keeps a xorshift-style generator seeded from the OS-keyed `RandomState`, the time
 //! and the process id; it reseeds when the process id changes, so a forked child never repeats its
 //! parent's ids.
+#![forbid(unsafe_code)]
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;

@@ -1,4 +1,5 @@
 //! A job taken from a queue and reserved for this worker.
+#![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
 

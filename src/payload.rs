@@ -1,5 +1,6 @@
 //! Payload bytes: building them exactly as think-queue does, reading their fields, and changing
 //! their `attempts`. The only place where payload field names are spelled.
+#![forbid(unsafe_code)]
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};

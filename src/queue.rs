@@ -1,4 +1,5 @@
 //! Queue operations over one Redis connection, each atomic and (where possible) one round trip.
+#![forbid(unsafe_code)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -106,6 +107,26 @@ impl RedisQueue {
     /// Closes the connection; the next operation reconnects.
     pub fn disconnect(&mut self) {
         self.conn.disconnect();
+    }
+
+    /// Whether an open connection (opened by this process) is held. Sends nothing: a connection
+    /// the server has closed still counts until the next operation notices (and reconnects).
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_connected()
+    }
+
+    /// Takes the open connection out of this queue (which is left disconnected; its next
+    /// operation would open a new one), for a connection pool. `None` when not connected or
+    /// when the connection belongs to the parent of this forked process.
+    pub fn detach_connection(&mut self) -> Option<crate::conn::DetachedConnection> {
+        self.conn.detach()
+    }
+
+    /// Uses `conn` from now on, if it was opened with options equal to this queue's
+    /// [`connection_options`](Self::connection_options), by this process, and this queue holds no
+    /// connection. Otherwise returns it unchanged (the caller keeps or drops it).
+    pub fn attach_connection(&mut self, conn: crate::conn::DetachedConnection) -> Option<crate::conn::DetachedConnection> {
+        self.conn.attach(conn)
     }
 
     /// The logical queue name a call with `queue` uses (falsy names mean the default queue).

@@ -1,6 +1,7 @@
 //! The Lua scripts, one per atomic queue operation. Each `.lua` file under `src/scripts/` starts
 //! with a header naming its KEYS, ARGV and return value; `lib.lua` holds the helpers they share and
 //! is prepended to each. Invoked with EVALSHA, falling back to SCRIPT LOAD on NOSCRIPT.
+#![forbid(unsafe_code)]
 
 use std::sync::LazyLock;
 

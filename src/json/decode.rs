@@ -3,6 +3,7 @@
 //! The parser is iterative (an explicit stack of open arrays/objects), so
 //! deep input cannot overflow the call stack; nesting is capped at
 //! [`MAX_DECODE_NESTING`] anyway.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 

@@ -1,4 +1,5 @@
 //! `json_encode` (PHP 8.2, default flags, `serialize_precision = -1`).
+#![forbid(unsafe_code)]
 
 use super::decode::decode;
 use super::float::format_php_float;
@@ -24,6 +25,19 @@ pub enum EncodeError {
     /// (`JSON_ERROR_DEPTH`).
     #[error("Maximum stack depth exceeded")]
     Depth,
+    /// A value `json_encode` refuses by type: a resource (`JSON_ERROR_UNSUPPORTED_TYPE`).
+    /// Never produced by [`encode`] (a [`Value`] cannot hold one): converters from PHP values
+    /// (the PHP extension) report it, so the message is PHP's.
+    #[error("Type is not supported")]
+    UnsupportedType,
+    /// An enum case without a backing value (`JSON_ERROR_NON_BACKED_ENUM`). Reported by
+    /// converters from PHP values, like [`EncodeError::UnsupportedType`].
+    #[error("Non-backed enums have no default serialization")]
+    NonBackedEnum,
+    /// An array or object that contains itself (`JSON_ERROR_RECURSION`). Reported by
+    /// converters from PHP values, like [`EncodeError::UnsupportedType`].
+    #[error("Recursion detected")]
+    Recursion,
 }
 
 /// Encodes `v` exactly as PHP 8.2 `json_encode($v)` would.
@@ -705,6 +719,17 @@ mod tests {
         assert_eq!(encode(&v), Err(EncodeError::InfOrNan));
         let v = Value::Array(vec![(Key::from("a"), inf()), (Key::Str(b"\xff".to_vec()), Value::Int(1))]);
         assert_eq!(encode(&v), Err(EncodeError::MalformedUtf8));
+    }
+
+    #[test]
+    fn converter_errors_use_php_messages() {
+        // json_last_error_msg() texts of PHP 8.2
+        assert_eq!(EncodeError::UnsupportedType.to_string(), "Type is not supported");
+        assert_eq!(
+            EncodeError::NonBackedEnum.to_string(),
+            "Non-backed enums have no default serialization"
+        );
+        assert_eq!(EncodeError::Recursion.to_string(), "Recursion detected");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Two exact fast paths skip the formatter: integral values below 2^53, and
 //! values whose shortest form has at most 6 fractional digits
 //! ([`short_decimal_digits`]).
+#![forbid(unsafe_code)]
 
 use std::fmt::{self, Write as _};
 

@@ -15,6 +15,7 @@
 //! Depth limits follow PHP's defaults: [`MAX_ENCODE_DEPTH`] (512) levels of
 //! arrays/objects can be encoded, and [`MAX_DECODE_NESTING`] (511) levels can
 //! be decoded (PHP's parser starts its depth counter at one).
+#![forbid(unsafe_code)]
 
 mod decode;
 mod encode;

@@ -1,4 +1,5 @@
 //! The PHP value model used by the JSON codec.
+#![forbid(unsafe_code)]
 
 /// A PHP array key: PHP arrays have integer or string keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

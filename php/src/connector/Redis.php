@@ -1,0 +1,239 @@
+<?php
+/*
+ * think-queue connector backed by the think_queue_native extension.
+ *
+ * One class for both think-queue generations:
+ *
+ *   think-queue 1.x/2.x (ThinkPHP 5.0/5.1), queue config:
+ *       'connector' => 'think\queue\native\connector\Redis'
+ *     think\Queue builds it with `new $class($wholeQueueConfig)` and forwards every static call to it.
+ *
+ *   think-queue 3.x (ThinkPHP 6/8), config/queue.php:
+ *       'connections' => ['redis' => ['type' => 'think\queue\native\connector\Redis', ...]]
+ *     the container calls the public static __make($config), then setApp()/setConnection() of the
+ *     3.x base class.
+ *
+ * The generation is read from the installed base class (3.x has setConnection/pushOn, 1.x/2.x has
+ * not). It decides which config keys mean what (as the stock connector of that generation reads
+ * them) and the wire dialect, unless the config sets 'dialect' => 'v1' | 'v3' explicitly.
+ *
+ * Everything that matters (payload bytes, keys, atomic pop/release, errors) happens in
+ * think\queue\native\RedisQueue; this class only adapts think-queue's arguments to it.
+ * Exceptions of the think\queue\native\QueueException family propagate unchanged.
+ */
+
+namespace think\queue\native\connector;
+
+use DateInterval;
+use DateTimeImmutable;
+use DateTimeInterface;
+use think\queue\Connector;
+use think\queue\native\job\Redis as RedisJob;
+use think\queue\native\RedisQueue;
+
+class Redis extends Connector
+{
+    /** Handler name of object jobs (think-queue's own class). */
+    const CALL_QUEUED_HANDLER = 'think\\queue\\CallQueuedHandler@call';
+
+    /** @var RedisQueue */
+    private $redisQueue;
+
+    /** @var string 'v1' (think-queue 1.x/2.x API) or 'v3' (3.x API): the installed base class */
+    private $generation;
+
+    /**
+     * @param array $options think-queue 1.x/2.x: the whole `queue` config; 3.x: the connection's config
+     */
+    public function __construct($options = [])
+    {
+        $options          = (array) $options;
+        $this->generation = self::installedGeneration();
+        $this->options    = $options;
+        $this->redisQueue = new RedisQueue(self::nativeOptions($options, $this->generation));
+    }
+
+    /**
+     * think-queue 3.x builds drivers through a public static __make($config) when the class has
+     * one; the stock Redis connector's own builds `new self`, so this one must exist here.
+     *
+     * @param array $config the connection's config
+     * @return static
+     */
+    public static function __make($config)
+    {
+        return new static($config);
+    }
+
+    /**
+     * Generation of the installed think-queue base class: 'v3' when it has the 3.x-only
+     * connection API, else 'v1' (1.x and 2.x share one API and one wire format).
+     */
+    public static function installedGeneration()
+    {
+        return method_exists(Connector::class, 'setConnection') ? 'v3' : 'v1';
+    }
+
+    /**
+     * Options for RedisQueue, read the way the stock connector of the generation reads its config:
+     *  - 1.x/2.x: `expire` (null = no expiry) and `default`; the 3.x names are ignored;
+     *  - 3.x: `retry_after` (`?? 60`, so null means 60 as in stock) and `queue`; `expire`/`default`
+     *    are ignored. `block_for` is accepted and ignored: the native pop never blocks.
+     * Connection keys (host, port, password, select, timeout, persistent, plus the native
+     * username/read_timeout/url) pass through. `dialect` defaults to the generation.
+     */
+    private static function nativeOptions(array $config, $generation)
+    {
+        $options = $config;
+        if ($generation === 'v3') {
+            unset($options['expire'], $options['default']);
+            $options['retry_after'] = $config['retry_after'] ?? 60;
+        } else {
+            unset($options['queue'], $options['retry_after']);
+        }
+        unset($options['block_for']);
+        $options['dialect'] = $config['dialect'] ?? $generation;
+
+        return $options;
+    }
+
+    /** The native queue this connector delegates to (not a think-queue API). */
+    public function getRedisQueue()
+    {
+        return $this->redisQueue;
+    }
+
+    /** The wire dialect in use: 'v1' or 'v3' (not a think-queue API). */
+    public function getDialect()
+    {
+        return $this->redisQueue->dialect();
+    }
+
+    /** Jobs of the queue: ready + delayed + reserved, like stock 3.x (also offered under 1.x/2.x). */
+    public function size($queue = null)
+    {
+        return $this->redisQueue->size(self::queueName($queue));
+    }
+
+    /**
+     * @param string|object $job  handler name ('app\job\Foo', 'Foo', 'Foo@method') or a job object
+     * @return string the job id
+     */
+    public function push($job, $data = '', $queue = null)
+    {
+        if (is_object($job)) {
+            return $this->redisQueue->push(self::CALL_QUEUED_HANDLER, self::objectData($job), self::queueName($queue), $this->objectMeta($job));
+        }
+
+        return $this->redisQueue->push($job, $data, self::queueName($queue));
+    }
+
+    /**
+     * Pushes a payload verbatim; returns its "id" or null (stock 1.x/2.x raised a warning on a
+     * payload without id, after writing it).
+     */
+    public function pushRaw($payload, $queue = null, array $options = [])
+    {
+        return $this->redisQueue->pushRaw($payload, self::queueName($queue));
+    }
+
+    /**
+     * @param int|DateTimeInterface|DateInterval $delay seconds, an absolute time, or an interval from now
+     * @return string the job id (stock 1.x/2.x returned null)
+     */
+    public function later($delay, $job, $data = '', $queue = null)
+    {
+        if (is_object($job)) {
+            $data = self::objectData($job);
+            $meta = $this->objectMeta($job);
+            $job  = self::CALL_QUEUED_HANDLER;
+        } else {
+            $meta = [];
+        }
+        if ($delay instanceof DateInterval) {
+            $delay = (new DateTimeImmutable())->add($delay);
+        }
+        if ($delay instanceof DateTimeInterface) {
+            return $this->redisQueue->laterAt($delay->getTimestamp(), $job, $data, self::queueName($queue), $meta);
+        }
+
+        return $this->redisQueue->later((int) $delay, $job, $data, self::queueName($queue), $meta);
+    }
+
+    /**
+     * think-queue 3.x bulk(): every job with the same data, written in one native call (all
+     * payloads are built first: one bad job throws and nothing is written). Returns null like stock.
+     */
+    public function bulk($jobs, $data = '', $queue = null)
+    {
+        $batch = [];
+        foreach ((array) $jobs as $job) {
+            $batch[] = is_object($job)
+                ? [self::CALL_QUEUED_HANDLER, self::objectData($job), $this->objectMeta($job)]
+                : [$job, $data];
+        }
+        if ($batch) {
+            $this->redisQueue->bulk($batch, $data, self::queueName($queue));
+        }
+
+        return null;
+    }
+
+    /**
+     * Reserves the next job of the queue (due delayed jobs and expired reservations are moved back
+     * first, in the same atomic step). Null when the queue is empty.
+     *
+     * @return RedisJob|null
+     */
+    public function pop($queue = null)
+    {
+        $reserved = $this->redisQueue->pop(self::queueName($queue));
+        if ($reserved === null) {
+            return null;
+        }
+        if ($this->generation === 'v3') {
+            // 3.x jobs keep the pop() argument as given, plus the app and the connection name.
+            return new RedisJob($this->redisQueue, $reserved, $queue, $this->app, $this->connection);
+        }
+
+        // 1.x/2.x jobs carry the resolved queue name.
+        return new RedisJob($this->redisQueue, $reserved, $reserved->getQueue());
+    }
+
+    /**
+     * A queue argument as RedisQueue takes it: think-queue treats any falsy name as the default
+     * queue (`$queue ?: default`), other scalars as their string form (the extension's ?string
+     * parameters do not coerce).
+     */
+    private static function queueName($queue)
+    {
+        return $queue ? (string) $queue : null;
+    }
+
+    /** `data` of an object job, as think-queue builds it. */
+    private static function objectData($job)
+    {
+        return ['commandName' => get_class($job), 'command' => serialize(clone $job)];
+    }
+
+    /** 3.x payload fields of an object job: tries, timeout, and the expiration (timeoutAt / retryUntil()). */
+    private function objectMeta($job)
+    {
+        if ($this->redisQueue->dialect() !== 'v3') {
+            return [];
+        }
+        $timeoutAt = null;
+        if (method_exists($job, 'retryUntil') || isset($job->timeoutAt)) {
+            $timeoutAt = $job->timeoutAt ?? $job->retryUntil();
+            if ($timeoutAt instanceof DateTimeInterface) {
+                $timeoutAt = $timeoutAt->getTimestamp();
+            }
+        }
+
+        return [
+            'maxTries'  => $job->tries ?? null,
+            'timeout'   => $job->timeout ?? null,
+            'timeoutAt' => $timeoutAt,
+        ];
+    }
+}

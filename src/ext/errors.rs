@@ -1,0 +1,148 @@
+//! The extension's exception classes and the one mapping from errors to them.
+//!
+//! Everything the extension throws goes through [`ExtError`] and its `From<ExtError> for
+//! PhpException`: core [`Error`]s by kind (`is_auth`, `is_connection`, ...), PHP argument errors
+//! as `\TypeError`/`\ValueError`, and panics as `QueueException("internal error: ...")`. No other
+//! code builds a `PhpException`.
+
+use std::cell::Cell;
+
+use ext_php_rs::builders::ClassBuilder;
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::zend::{ce, ClassEntry};
+
+use crate::Error;
+
+/// `think\queue\native\QueueException extends \RuntimeException`: base of the family.
+pub(crate) const QUEUE_EXCEPTION: &str = "think\\queue\\native\\QueueException";
+/// Dead Redis, dropped connection, timeout.
+pub(crate) const CONNECTION_EXCEPTION: &str = "think\\queue\\native\\ConnectionException";
+/// Wrong password / user (a ConnectionException).
+pub(crate) const AUTH_EXCEPTION: &str = "think\\queue\\native\\AuthException";
+/// Data json_encode refuses.
+pub(crate) const PAYLOAD_EXCEPTION: &str = "think\\queue\\native\\PayloadException";
+/// A payload read from Redis is not what think-queue writes.
+pub(crate) const MALFORMED_PAYLOAD_EXCEPTION: &str = "think\\queue\\native\\MalformedPayloadException";
+/// A bad option value.
+pub(crate) const CONFIG_EXCEPTION: &str = "think\\queue\\native\\ConfigException";
+
+/// Why an extension call failed.
+#[derive(Debug)]
+pub(crate) enum ExtError {
+    /// A core error: mapped by kind to the exception classes above.
+    Core(Error),
+    /// A PHP argument of the wrong type (`\TypeError`).
+    Type(String),
+    /// A PHP argument of the right type but a bad value (`\ValueError`).
+    Value(String),
+    /// A panic in our code (a bug): `QueueException("internal error: ...")`.
+    Internal(String),
+    /// A PHP exception is already pending (user code we called, e.g. `jsonSerialize()`, threw):
+    /// it propagates unchanged.
+    PhpPending,
+    /// A `QueueException` with this message (test hooks).
+    Queue(String),
+}
+
+/// The extension's result type.
+pub(crate) type ExtResult<T> = Result<T, ExtError>;
+
+impl From<Error> for ExtError {
+    fn from(e: Error) -> Self {
+        ExtError::Core(e)
+    }
+}
+
+/// Which class a core error becomes.
+fn class_of(e: &Error) -> &'static str {
+    if e.is_auth() {
+        AUTH_EXCEPTION
+    } else if e.is_connection() {
+        CONNECTION_EXCEPTION
+    } else if e.is_payload() {
+        PAYLOAD_EXCEPTION
+    } else if e.is_malformed() {
+        MALFORMED_PAYLOAD_EXCEPTION
+    } else if e.is_config() {
+        CONFIG_EXCEPTION
+    } else {
+        // a Redis error reply (WRONGTYPE, OOM, script error) and anything added later
+        QUEUE_EXCEPTION
+    }
+}
+
+impl From<ExtError> for PhpException {
+    fn from(e: ExtError) -> Self {
+        let (class, message) = match e {
+            ExtError::Core(e) => (find(class_of(&e)), e.to_string()),
+            ExtError::Type(m) => (ce::type_error(), m),
+            ExtError::Value(m) => (ce::value_error(), m),
+            ExtError::Internal(m) => (find(QUEUE_EXCEPTION), format!("internal error: {m}")),
+            ExtError::Queue(m) => (find(QUEUE_EXCEPTION), m),
+            // `throw()` does nothing while an exception is pending: this one is never seen
+            ExtError::PhpPending => (find(QUEUE_EXCEPTION), "a PHP exception is pending".into()),
+        };
+        PhpException::new(message, 0, class)
+    }
+}
+
+thread_local! {
+    /// Class entries registered at module startup, in the order of [`CLASSES`]. PHP NTS runs
+    /// startup and requests on one thread; a thread without them finds classes by name.
+    static REGISTERED: [Cell<Option<&'static ClassEntry>>; 6] = const { [const { Cell::new(None) }; 6] };
+}
+
+/// The family, parents first: (name, parent name; `None` = `\RuntimeException`).
+const CLASSES: [(&str, Option<&str>); 6] = [
+    (QUEUE_EXCEPTION, None),
+    (CONNECTION_EXCEPTION, Some(QUEUE_EXCEPTION)),
+    (AUTH_EXCEPTION, Some(CONNECTION_EXCEPTION)),
+    (PAYLOAD_EXCEPTION, Some(QUEUE_EXCEPTION)),
+    (MALFORMED_PAYLOAD_EXCEPTION, Some(QUEUE_EXCEPTION)),
+    (CONFIG_EXCEPTION, Some(QUEUE_EXCEPTION)),
+];
+
+/// The class entry of one of our exception classes (or `\Exception` if it cannot be found,
+/// which would be a bug: they are registered at module startup).
+fn find(name: &str) -> &'static ClassEntry {
+    let index = CLASSES.iter().position(|(n, _)| *n == name);
+    index
+        .and_then(|i| REGISTERED.with(|r| r[i].get()))
+        .or_else(|| ClassEntry::try_find(name))
+        .unwrap_or_else(ce::exception)
+}
+
+/// Parent getters for `ClassBuilder::extends` (plain `fn`s, one per parent).
+fn parent_runtime_exception() -> &'static ClassEntry {
+    super::ffi::runtime_exception()
+}
+fn parent_queue_exception() -> &'static ClassEntry {
+    find(QUEUE_EXCEPTION)
+}
+fn parent_connection_exception() -> &'static ClassEntry {
+    find(CONNECTION_EXCEPTION)
+}
+
+/// Registers the exception classes (module startup). They are plain PHP subclasses of
+/// `\RuntimeException` (no Rust object behind them), so they keep file/line/trace, can be
+/// constructed and subclassed from PHP.
+pub(crate) fn register_exception_classes() -> ext_php_rs::error::Result<()> {
+    for (i, (name, parent)) in CLASSES.iter().enumerate() {
+        let parent: (fn() -> &'static ClassEntry, &'static str) = match *parent {
+            None => (parent_runtime_exception, "\\RuntimeException"),
+            Some(QUEUE_EXCEPTION) => (parent_queue_exception, "QueueException"),
+            Some(_) => (parent_connection_exception, "ConnectionException"),
+        };
+        // The registration callback must be a plain `fn`: it stores the entry by position.
+        let store: fn(&'static mut ClassEntry, ext_php_rs::args::ArgInfoTables) = match i {
+            0 => |ce, _| REGISTERED.with(|r| r[0].set(Some(ce))),
+            1 => |ce, _| REGISTERED.with(|r| r[1].set(Some(ce))),
+            2 => |ce, _| REGISTERED.with(|r| r[2].set(Some(ce))),
+            3 => |ce, _| REGISTERED.with(|r| r[3].set(Some(ce))),
+            4 => |ce, _| REGISTERED.with(|r| r[4].set(Some(ce))),
+            _ => |ce, _| REGISTERED.with(|r| r[5].set(Some(ce))),
+        };
+        ClassBuilder::new(*name).extends(parent).registration(store).register()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+<?php
+namespace think\queue;
+
+// Properties object jobs carry along (serialized with the command; push/later do not read them).
+trait Queueable
+{
+    public $queue;
+
+    public $delay;
+
+    public function queue($queue)
+    {
+        $this->queue = $queue;
+
+        return $this;
+    }
+
+    public function delay($delay)
+    {
+        $this->delay = $delay;
+
+        return $this;
+    }
+}

@@ -1,0 +1,22 @@
+<?php
+namespace think\helper;
+
+class Str
+{
+    // 'some-name_x' -> 'SomeNameX'
+    public static function studly($value)
+    {
+        return str_replace(' ', '', ucwords(str_replace(['-', '_'], ' ', $value)));
+    }
+
+    public static function contains($haystack, $needles)
+    {
+        foreach ((array) $needles as $needle) {
+            if ($needle !== '' && strpos($haystack, $needle) !== false) {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

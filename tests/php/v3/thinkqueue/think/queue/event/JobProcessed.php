@@ -1,0 +1,15 @@
+<?php
+namespace think\queue\event;
+
+class JobProcessed
+{
+    public $connection;
+
+    public $job;
+
+    public function __construct($connection, $job)
+    {
+        $this->connection = $connection;
+        $this->job        = $job;
+    }
+}

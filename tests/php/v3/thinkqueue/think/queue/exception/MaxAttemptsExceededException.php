@@ -1,0 +1,6 @@
+<?php
+namespace think\queue\exception;
+
+class MaxAttemptsExceededException extends \RuntimeException
+{
+}
