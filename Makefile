@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 EXT := target/release/libthink_queue_native.so
 
-.PHONY: all deps build ext stubs demo test test-rust test-php lint fmt clean
+.PHONY: all deps build ext stubs stubs-check demo test test-rust test-php lint fmt clean
 
 all: build
 
@@ -22,6 +22,10 @@ ext: deps
 stubs: ext
 	@./scripts/stubs.sh
 
+# Fails when the committed stubs differ from the built extension (installs cargo-php when missing).
+stubs-check: deps
+	@./scripts/stubs.sh --check
+
 # Builds, starts a private redis-server, pushes jobs through the Rust API and through the PHP
 # shims, consumes them, and prints throughput next to the stock-algorithm baseline.
 demo: deps ext
@@ -29,7 +33,7 @@ demo: deps ext
 
 # Everything: clippy (-D warnings, core and extension), Rust tests (unit, integration against a real
 # redis-server, doc tests), then PHPUnit suites with the real extension loaded into the PHP CLI.
-test: deps lint test-rust test-php
+test: deps lint test-rust stubs-check test-php
 
 test-rust:
 	@./scripts/test-rust.sh

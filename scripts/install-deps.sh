@@ -15,6 +15,7 @@ declare -A probe=(
   [phpunit]=/usr/bin/phpunit
   [php8.2-mbstring]=/usr/share/doc/php8.2-mbstring
   [php8.2-xml]=/usr/share/doc/php8.2-xml
+  [libphp8.2-embed]=/usr/lib/libphp8.2.so
 )
 
 missing=()
