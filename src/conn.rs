@@ -2,6 +2,8 @@
 //! translation, one reconnect on a dropped connection, and fork safety.
 #![forbid(unsafe_code)]
 
+use std::time::Duration;
+
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 use crate::config::ConnectionOptions;
@@ -172,6 +174,28 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// [`run`](Self::run) with the socket's read timeout set to `timeout` for this command (a
+    /// blocking command that waits longer than the configured read timeout), restored after.
+    pub(crate) fn run_with_read_timeout<T>(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        mut op: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        let restore = self.opts.read_timeout_duration();
+        let result = self.run(key, |c| {
+            c.set_read_timeout(Some(timeout))?;
+            op(c)
+        });
+        if let Some(c) = self.con.as_mut() {
+            if c.set_read_timeout(restore).is_err() {
+                // a socket we cannot configure is not one to keep
+                self.con = None;
+            }
+        }
+        result
     }
 
     fn translate(&self, e: RedisError, key: &str) -> Error {

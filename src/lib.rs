@@ -63,5 +63,5 @@ pub use id::{new_job_id, JOB_ID_LEN};
 pub use job::ReservedJob;
 pub use json::{decode, encode, encode_into, normalise, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING, MAX_ENCODE_DEPTH};
 pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
-pub use queue::{unix_now, Delay, QueueSize, RedisQueue};
+pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE};
 pub use scripts::script_source;

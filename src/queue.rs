@@ -1,7 +1,7 @@
 //! Queue operations over one Redis connection, each atomic and (where possible) one round trip.
 #![forbid(unsafe_code)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::Value as RedisValue;
 
@@ -29,6 +29,24 @@ impl Delay {
             Delay::At(t) => t,
         }
     }
+}
+
+/// Longest single wait of [`RedisQueue::pop_blocking`]: between slices the caller's code (PHP
+/// signal handlers, `pcntl_alarm`) runs, so SIGTERM and think-queue 3's `--timeout` keep working.
+pub const BLOCK_SLICE: Duration = Duration::from_secs(1);
+
+/// What one run of the pop script gave.
+enum Popped {
+    Job(ReservedJob),
+    /// Nothing ready; `next_due` is the unix second the earliest delayed job or expired
+    /// reservation becomes due, if any.
+    Empty {
+        next_due: Option<i64>,
+    },
+}
+
+fn unix_now_f64() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// Current unix time in whole seconds, as think-queue's `time()`.
@@ -64,6 +82,8 @@ pub struct RedisQueue {
     conn: crate::conn::Conn,
     opts: QueueOptions,
     clock: fn() -> i64,
+    /// BLMOVE (Redis >= 6.2) answered; false after an "unknown command" reply
+    blmove_supported: bool,
 }
 
 impl RedisQueue {
@@ -81,6 +101,7 @@ impl RedisQueue {
             conn: crate::conn::Conn::new(conn)?,
             opts,
             clock: unix_now,
+            blmove_supported: true,
         })
     }
 
@@ -215,6 +236,81 @@ impl RedisQueue {
     /// ready list (at most `migrate_batch` of each), takes the head and records its reservation.
     /// Returns `None` when the queue has nothing ready.
     pub fn pop(&mut self, queue: Option<&str>) -> Result<Option<ReservedJob>> {
+        match self.pop_or_next_due(queue)? {
+            Popped::Job(job) => Ok(Some(job)),
+            Popped::Empty { .. } => Ok(None),
+        }
+    }
+
+    /// `pop` that waits up to `block` for a job, like think-queue 3's `block_for`, without its
+    /// BLPOP-then-ZADD window: the wait is a non-destructive `BLMOVE ready ready LEFT LEFT` (it
+    /// wakes as soon as anything, from any producer, lands in the ready list and moves nothing
+    /// for good), and the job is then taken by the atomic pop script. It also wakes when the
+    /// earliest delayed job or expired reservation becomes due (the pop script reports when that
+    /// is), and waits in slices of at most [`BLOCK_SLICE`] so a caller's signal handlers and
+    /// alarms get a chance to run between them. The socket's read timeout is widened for the wait,
+    /// so a `block` longer than the configured `read_timeout` (or PHP's `default_socket_timeout`)
+    /// raises no read error. `block` of zero is a plain [`pop`](Self::pop).
+    pub fn pop_blocking(&mut self, queue: Option<&str>, block: Duration) -> Result<Option<ReservedJob>> {
+        let deadline = Instant::now() + block;
+        loop {
+            let next_due = match self.pop_or_next_due(queue)? {
+                Popped::Job(job) => return Ok(Some(job)),
+                Popped::Empty { next_due } => next_due,
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let mut wait = (deadline - now).min(BLOCK_SLICE);
+            if let Some(due) = next_due {
+                // scores are whole unix seconds: a job scored `due` is taken once time() >= due
+                let until_due = due as f64 - unix_now_f64();
+                wait = wait.min(Duration::from_secs_f64(until_due.max(0.0)));
+            }
+            if wait >= Duration::from_millis(1) {
+                self.wait_for_ready(queue, wait)?;
+            }
+        }
+    }
+
+    /// Blocks until the ready list of `queue` is non-empty or `wait` passed, without taking
+    /// anything out of it.
+    fn wait_for_ready(&mut self, queue: Option<&str>, wait: Duration) -> Result<()> {
+        let key = self.keys(queue).ready;
+        let seconds = format!("{:.3}", wait.as_secs_f64());
+        let read_timeout = wait + Duration::from_secs(2);
+        let blmove = self.blmove_supported;
+        let result = self.conn.run_with_read_timeout(&key, read_timeout, |c| {
+            if blmove {
+                redis::cmd("BLMOVE")
+                    .arg(&key)
+                    .arg(&key)
+                    .arg("LEFT")
+                    .arg("LEFT")
+                    .arg(&seconds)
+                    .query::<Option<Vec<u8>>>(c)
+            } else {
+                // Redis < 6.2: rotating the list onto itself is as non-destructive (the order of
+                // a list with several jobs changes, but then there was no reason to wait)
+                redis::cmd("BRPOPLPUSH")
+                    .arg(&key)
+                    .arg(&key)
+                    .arg(&seconds)
+                    .query::<Option<Vec<u8>>>(c)
+            }
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(Error::Redis { detail, .. }) if blmove && detail.to_ascii_lowercase().contains("unknown command") => {
+                self.blmove_supported = false;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn pop_or_next_due(&mut self, queue: Option<&str>) -> Result<Popped> {
         let name = self.queue_name(queue).to_owned();
         let keys = self.opts.dialect.keys(&name);
         let now = (self.clock)();
@@ -236,7 +332,12 @@ impl RedisQueue {
             .arg(flag(dialect.bumps_on_pop()));
         let reply: RedisValue = self.conn.run(&keys.ready, |c| inv.invoke(c))?;
         let (raw, reserved, spliced) = match reply {
-            RedisValue::Nil => return Ok(None),
+            RedisValue::Nil => return Ok(Popped::Empty { next_due: None }),
+            RedisValue::Int(due) => {
+                return Ok(Popped::Empty {
+                    next_due: (due >= 0).then_some(due),
+                })
+            }
             RedisValue::Array(mut items) if items.len() == 3 => {
                 let spliced = matches!(items[2], RedisValue::Int(1));
                 let reserved = bulk_bytes(items.swap_remove(1));
@@ -261,11 +362,11 @@ impl RedisQueue {
                 swap.key(&keys.reserved).arg(&reserved).arg(&next);
                 let swapped: i64 = self.conn.run(&keys.reserved, |c| swap.invoke(c))?;
                 if swapped == 1 {
-                    return Ok(Some(ReservedJob::new(name, dialect, raw, next)));
+                    return Ok(Popped::Job(ReservedJob::new(name, dialect, raw, next)));
                 }
             }
         }
-        Ok(Some(ReservedJob::new(name, dialect, raw, reserved)))
+        Ok(Popped::Job(ReservedJob::new(name, dialect, raw, reserved)))
     }
 
     /// `$job->delete()`: removes the reservation. Returns false when it was no longer there

@@ -117,12 +117,15 @@ namespace think\queue\native {
 
         /**
          * Takes the next job (moving due delayed jobs and expired reservations first) and reserves
-         * it, atomically. Null when nothing is ready.
+         * it, atomically. Null when nothing is ready. With `$block` > 0, waits up to that many
+         * seconds for a job (think-queue 3's `block_for`), waking as soon as one is pushed or
+         * becomes due, in slices of at most one second.
          *
          * @param string|null $queue
+         * @param float $block
          * @return \think\queue\native\ReservedJob|null
          */
-        public function pop(?string $queue = null): ?\think\queue\native\ReservedJob {}
+        public function pop(?string $queue = null, float $block = 0.0): ?\think\queue\native\ReservedJob {}
 
         /**
          * Pushes a job (RPUSH of its payload). Returns the job id.

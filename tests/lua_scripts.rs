@@ -51,7 +51,7 @@ fn zadd(r: &mut redis::Connection, key: &str, score: i64, member: &str) {
 }
 
 #[test]
-fn pop_on_empty_keys_returns_nil_and_writes_nothing() {
+fn pop_on_empty_keys_returns_minus_one_and_writes_nothing() {
     let mut r = client(shared().port());
     let (ready, delayed, reserved) = keys3("lua_empty");
     let out = eval(
@@ -60,7 +60,7 @@ fn pop_on_empty_keys_returns_nil_and_writes_nothing() {
         &[&ready, &delayed, &reserved],
         &["1000", "1060", "100", "1", "0", "1"],
     );
-    assert_eq!(out, R::Nil);
+    assert_eq!(out, R::Int(-1), "nothing ready and nothing will become due");
     let n: i64 = redis::cmd("EXISTS")
         .arg(&ready)
         .arg(&delayed)
@@ -153,8 +153,33 @@ fn pop_without_expiry_leaves_expired_reservations_alone() {
         &[&ready, &delayed, &reserved],
         &["100", "100", "100", "0", "1", "0"],
     );
-    assert_eq!(out, R::Nil);
+    assert_eq!(out, R::Int(-1), "nothing ready and nothing will become due");
     assert_eq!(zset(&mut r, &reserved).len(), 1);
+}
+
+#[test]
+fn an_empty_pop_reports_when_the_next_job_becomes_due() {
+    let mut r = client(shared().port());
+    let (ready, delayed, reserved) = keys3("lua_due");
+    zadd(&mut r, &delayed, 2000, r#"{"job":"later","attempts":0}"#);
+    zadd(&mut r, &reserved, 1500, r#"{"job":"running","attempts":1}"#);
+    // expiry on: the reservation expiring at 1500 comes first
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["1000", "1060", "100", "1", "0", "1"],
+    );
+    assert_eq!(out, R::Int(1500));
+    // expiry off: only the delayed job counts
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready, &delayed, &reserved],
+        &["1000", "1060", "100", "0", "0", "1"],
+    );
+    assert_eq!(out, R::Int(2000));
+    assert_eq!(list(&mut r, &ready).len(), 0);
 }
 
 #[test]

@@ -14,6 +14,9 @@ use super::job::ReservedJob;
 use super::{guard, pool};
 use crate::{options_from_config, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
 
+/// Longest `$block` accepted by `pop()` (one day).
+const MAX_BLOCK_SECONDS: f64 = 86_400.0;
+
 /// A think-queue Redis queue: `new RedisQueue($config)` takes a think-queue connection config
 /// (see docs/php-api.md) and connects at once.
 #[allow(unsafe_code)]
@@ -277,9 +280,25 @@ impl RedisQueue {
     }
 
     /// Takes the next job (moving due delayed jobs and expired reservations first) and reserves
-    /// it, atomically. Null when nothing is ready.
-    pub fn pop(&mut self, queue: Option<String>) -> PhpResult<Option<ReservedJob>> {
-        self.run(|s| Ok(s.queue().pop(queue.as_deref())?.map(ReservedJob::new)))
+    /// it, atomically. Null when nothing is ready. With `$block` > 0, waits up to that many
+    /// seconds for a job (think-queue 3's `block_for`), waking as soon as one is pushed or
+    /// becomes due, in slices of at most one second.
+    #[php(defaults(block = 0.0))]
+    pub fn pop(&mut self, queue: Option<String>, block: f64) -> PhpResult<Option<ReservedJob>> {
+        self.run(|s| {
+            if !block.is_finite() || !(0.0..=MAX_BLOCK_SECONDS).contains(&block) {
+                return Err(ExtError::Value(format!(
+                    "think\\queue\\native\\RedisQueue::pop(): Argument #2 ($block) must be between 0 and {MAX_BLOCK_SECONDS}"
+                )));
+            }
+            let job = if block > 0.0 {
+                s.queue()
+                    .pop_blocking(queue.as_deref(), std::time::Duration::from_secs_f64(block))?
+            } else {
+                s.queue().pop(queue.as_deref())?
+            };
+            Ok(job.map(ReservedJob::new))
+        })
     }
 
     /// Removes the job's reservation (it is done). False when it was no longer reserved.

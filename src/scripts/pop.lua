@@ -9,9 +9,12 @@
 -- ARGV[4]  "1": move expired reservations back to the ready list (expire/retry_after not null)
 -- ARGV[5]  "1": bump attempts of expired reservations when moving them back (v1 rule)
 -- ARGV[6]  "1": the reserved copy carries attempts + 1 (v3 rule); "0": the popped bytes (v1)
--- Returns  nil when nothing is ready, else {raw, reserved, spliced}: the popped bytes, the member
---          written to KEYS[3], and 1 if its attempts were bumped by splicing, 0 if it equals raw
---          because raw does not end in "attempts":N} (the caller may then fix the copy up).
+-- Returns  {raw, reserved, spliced} when a job was taken: the popped bytes, the member written to
+--          KEYS[3], and 1 if its attempts were bumped by splicing, 0 if it equals raw because raw
+--          does not end in "attempts":N} (the caller may then fix the copy up).
+--          An integer when nothing is ready: the earliest score in KEYS[2] (and in KEYS[3] when
+--          ARGV[4] is "1"), i.e. the unix second something becomes due, or -1 when both are empty;
+--          a blocking caller sleeps until then at most.
 local batch = tonumber(ARGV[3])
 tqn_migrate(KEYS[2], KEYS[1], ARGV[1], batch, false)
 if ARGV[4] == '1' then
@@ -19,7 +22,18 @@ if ARGV[4] == '1' then
 end
 local raw = redis.call('LPOP', KEYS[1])
 if not raw then
-  return false
+  local due = -1
+  local d = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if d[2] then
+    due = tonumber(d[2])
+  end
+  if ARGV[4] == '1' then
+    local r = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    if r[2] and (due < 0 or tonumber(r[2]) < due) then
+      due = tonumber(r[2])
+    end
+  end
+  return due
 end
 local reserved, spliced = raw, 0
 if ARGV[6] == '1' then

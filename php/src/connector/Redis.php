@@ -42,6 +42,9 @@ class Redis extends Connector
     /** @var string 'v1' (think-queue 1.x/2.x API) or 'v3' (3.x API): the installed base class */
     private $generation;
 
+    /** @var float `block_for`: seconds pop() waits for a job (0: return at once, as stock without it) */
+    private $blockFor;
+
     /**
      * @param array $options think-queue 1.x/2.x: the whole `queue` config; 3.x: the connection's config
      */
@@ -50,6 +53,7 @@ class Redis extends Connector
         $options          = (array) $options;
         $this->generation = self::installedGeneration();
         $this->options    = $options;
+        $this->blockFor   = max(0.0, (float) ($options['block_for'] ?? 0));
         $this->redisQueue = new RedisQueue(self::nativeOptions($options, $this->generation));
     }
 
@@ -78,7 +82,7 @@ class Redis extends Connector
      * Options for RedisQueue, read the way the stock connector of the generation reads its config:
      *  - 1.x/2.x: `expire` (null = no expiry) and `default`; the 3.x names are ignored;
      *  - 3.x: `retry_after` (`?? 60`, so null means 60 as in stock) and `queue`; `expire`/`default`
-     *    are ignored. `block_for` is accepted and ignored: the native pop never blocks.
+     *    are ignored. `block_for` (both generations) makes pop() wait for a job, see pop().
      * Connection keys (host, port, password, select, timeout, persistent, plus the native
      * username/read_timeout/url) pass through. `dialect` defaults to the generation.
      */
@@ -187,7 +191,9 @@ class Redis extends Connector
      */
     public function pop($queue = null)
     {
-        $reserved = $this->redisQueue->pop(self::queueName($queue));
+        // block_for: wait for a job like stock 3.x's BLPOP, but without its BLPOP-then-ZADD window
+        // (the extension waits without taking anything, then pops and reserves atomically)
+        $reserved = $this->redisQueue->pop(self::queueName($queue), $this->blockFor);
         if ($reserved === null) {
             return null;
         }

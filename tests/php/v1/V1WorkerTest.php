@@ -338,4 +338,23 @@ final class V1WorkerTest extends V1TestCase
         $this->assertSame(3, Queue::size('extra'));
         $this->assertSame('v1', Queue::getRedisQueue()->dialect());
     }
+
+    public function testBlockForInAOneXConfigMakesPopWaitForAPush(): void
+    {
+        $queue = self::connector(['block_for' => 10]);
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            usleep(300000);
+            self::connector()->push('Hello', 'from the child', 'blocking1');
+            posix_kill(getmypid(), SIGKILL); // no shutdown functions in the child
+        }
+        $started = microtime(true);
+        $job = $queue->pop('blocking1');
+        $waited = microtime(true) - $started;
+        pcntl_waitpid($pid, $status);
+        $this->assertNotNull($job);
+        $this->assertSame(1, $job->attempts());
+        $this->assertGreaterThan(0.2, $waited);
+        $this->assertLessThan(2.0, $waited, 'woke on the push');
+    }
 }

@@ -416,12 +416,47 @@ final class V3WorkerTest extends V3TestCase
         }
     }
 
-    public function testBlockForIsAcceptedAndDoesNotBlock(): void
+    public function testBlockForWaitsForAJobAndWakesOnAPush(): void
     {
-        $queue = NativeConnector::__make(self::connectionConfig(['block_for' => 5]));
+        $queue = NativeConnector::__make(self::connectionConfig(['block_for' => 1]));
         $started = microtime(true);
         $this->assertNull($queue->pop('empty'));
-        $this->assertLessThan(1.0, microtime(true) - $started, 'the native pop never blocks (block_for is ignored)');
+        $waited = microtime(true) - $started;
+        $this->assertGreaterThan(0.9, $waited, 'block_for 1: an empty pop waits about a second');
+        $this->assertLessThan(2.5, $waited);
+
+        // a forked producer (a stock one: a plain RPUSH of stock bytes) pushes while we wait
+        $queue = NativeConnector::__make(self::connectionConfig(['block_for' => 10]));
+        $raw = '{"job":"app\\job\\Hello","maxTries":null,"timeout":null,"data":"woken","id":"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef","attempts":0}';
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            usleep(300000);
+            $r = new \Redis();
+            $r->connect('127.0.0.1', TQN_REDIS_PORT);
+            $r->rPush('{queues:blocking}', $raw);
+            posix_kill(getmypid(), SIGKILL); // no shutdown functions in the child
+        }
+        $started = microtime(true);
+        $job = $queue->pop('blocking');
+        $waited = microtime(true) - $started;
+        pcntl_waitpid($pid, $status);
+        $this->assertNotNull($job, 'woken by the push');
+        $this->assertSame($raw, $job->getRawBody());
+        $this->assertSame(1, $job->attempts());
+        $this->assertLessThan(2.0, $waited, 'woke on the push, not at the end of block_for');
+        $this->assertSame([], self::listed('{queues:blocking}'));
+        $this->assertCount(1, self::zset('{queues:blocking}:reserved'), 'reserved in the same step: nothing in flight');
+    }
+
+    public function testBlockForLongerThanTheDefaultSocketTimeoutIsNotAReadError(): void
+    {
+        $old = ini_set('default_socket_timeout', '1');
+        try {
+            $queue = NativeConnector::__make(self::connectionConfig(['block_for' => 2]));
+            $this->assertNull($queue->pop('empty'));
+        } finally {
+            ini_set('default_socket_timeout', (string) $old);
+        }
     }
 
     public function testDaemonProcessesEverythingThenStopsOnRestart(): void
