@@ -43,7 +43,7 @@ impl Dialect {
         }
     }
 
-    /// The three Redis keys of a logical queue.
+    /// The Redis keys of a logical queue (the three stock ones, plus our dead-letter list).
     pub fn keys(self, queue: &str) -> QueueKeys {
         let ready = match self {
             Dialect::V1 => format!("queues:{queue}"),
@@ -52,6 +52,7 @@ impl Dialect {
         QueueKeys {
             delayed: format!("{ready}:delayed"),
             reserved: format!("{ready}:reserved"),
+            dead: format!("{ready}:dead"),
             ready,
         }
     }
@@ -75,6 +76,10 @@ pub struct QueueKeys {
     pub delayed: String,
     /// ZSET of reserved (running) payloads scored by the unix second their reservation expires.
     pub reserved: String,
+    /// LIST of payloads that cannot be processed at all (not JSON, no `attempts`, no string
+    /// `job`), moved here by [`RedisQueue::bury`](crate::RedisQueue::bury) so they are neither
+    /// lost nor handed out again. Not a stock think-queue key: stock never reads or writes it.
+    pub dead: String,
 }
 
 /// think-queue's rule for the queue name: a falsy name (`""`, `"0"`, none) means the default queue.
@@ -100,6 +105,10 @@ mod tests {
         assert_eq!(
             (k.ready.as_str(), k.delayed.as_str(), k.reserved.as_str()),
             ("{queues:sms}", "{queues:sms}:delayed", "{queues:sms}:reserved")
+        );
+        assert_eq!(
+            (Dialect::V1.keys("sms").dead.as_str(), k.dead.as_str()),
+            ("queues:sms:dead", "{queues:sms}:dead")
         );
     }
 

@@ -396,6 +396,18 @@ impl RedisQueue {
         Ok(n == 1)
     }
 
+    /// Moves a reserved job whose payload cannot be processed (not JSON, no `attempts`, no string
+    /// `job`: see [`Error::is_malformed`]) from the reserved set to the queue's dead-letter list
+    /// ([`QueueKeys::dead`]) atomically, so it is neither lost nor handed out again after its
+    /// reservation expires. Returns false, writing nothing, when the reservation was gone.
+    pub fn bury(&mut self, job: &ReservedJob) -> Result<bool> {
+        let keys = self.opts.dialect.keys(job.queue());
+        let mut inv = scripts::BURY.prepare_invoke();
+        inv.key(&keys.reserved).key(&keys.dead).arg(job.reserved_body()).arg(job.raw_body());
+        let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
+        Ok(n == 1)
+    }
+
     /// Moves due delayed jobs and expired reservations of `queue` to its ready list now (one
     /// batch of each). Returns how many were moved from (delayed, reserved).
     pub fn migrate(&mut self, queue: Option<&str>) -> Result<(u64, u64)> {

@@ -10,15 +10,16 @@ use redis::Script;
 const LIB: &str = include_str!("scripts/lib.lua");
 
 /// Every script file and its body, by name.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     ("pop.lua", include_str!("scripts/pop.lua")),
     ("migrate.lua", include_str!("scripts/migrate.lua")),
     ("release.lua", include_str!("scripts/release.lua")),
     ("swap_reserved.lua", include_str!("scripts/swap_reserved.lua")),
+    ("bury.lua", include_str!("scripts/bury.lua")),
 ];
 
 /// The full source of a script (shared helpers prepended), by file name: `pop.lua`, `migrate.lua`,
-/// `release.lua`, `swap_reserved.lua`. For tests and operator tools.
+/// `release.lua`, `swap_reserved.lua`, `bury.lua`. For tests and operator tools.
 pub fn script_source(name: &str) -> Option<String> {
     FILES.iter().find(|(n, _)| *n == name).map(|(_, body)| format!("{LIB}\n{body}"))
 }
@@ -35,3 +36,5 @@ pub(crate) static MIGRATE: LazyLock<Script> = LazyLock::new(|| load(1));
 pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| load(2));
 /// Replace a reserved member keeping its score.
 pub(crate) static SWAP_RESERVED: LazyLock<Script> = LazyLock::new(|| load(3));
+/// Move a reserved, unprocessable job to the dead-letter list.
+pub(crate) static BURY: LazyLock<Script> = LazyLock::new(|| load(4));

@@ -29,6 +29,16 @@ namespace think\queue\native {
         public function bulk(array $jobs, mixed $data = '', ?string $queue = null): array {}
 
         /**
+         * Moves a reserved job whose payload cannot be processed (not JSON, no `attempts`, no string
+         * `job`) to the queue's dead-letter list `<ready>:dead`, atomically: neither lost nor handed
+         * out again. False when it was no longer reserved.
+         *
+         * @param \think\queue\native\ReservedJob $job
+         * @return bool
+         */
+        public function bury(\think\queue\native\ReservedJob $job): bool {}
+
+        /**
          * Drops the connection (a persistent one goes back to the pool); the next call reconnects.
          *
          * @return void

@@ -293,6 +293,19 @@ fn release_moves_a_reservation_to_the_delayed_set_or_does_nothing() {
 }
 
 #[test]
+fn bury_moves_a_reservation_to_the_dead_letter_list_once() {
+    let mut r = client(shared().port());
+    let (ready, _, reserved) = keys3("lua_bury");
+    let dead = format!("{ready}:dead");
+    zadd(&mut r, &reserved, 60, "RESERVED-COPY");
+    assert_eq!(eval(&mut r, "bury.lua", &[&reserved, &dead], &["RESERVED-COPY", "RAW"]), R::Int(1));
+    assert_eq!(zset(&mut r, &reserved), vec![]);
+    assert_eq!(list(&mut r, &dead), vec!["RAW".to_owned()]);
+    assert_eq!(eval(&mut r, "bury.lua", &[&reserved, &dead], &["RESERVED-COPY", "RAW"]), R::Int(0));
+    assert_eq!(list(&mut r, &dead).len(), 1, "a second bury writes nothing");
+}
+
+#[test]
 fn swap_reserved_keeps_the_score() {
     let mut r = client(shared().port());
     let (_, _, reserved) = keys3("lua_swap");
@@ -305,7 +318,7 @@ fn swap_reserved_keeps_the_score() {
 
 #[test]
 fn every_script_has_a_header_naming_keys_argv_and_return() {
-    for name in ["pop.lua", "migrate.lua", "release.lua", "swap_reserved.lua"] {
+    for name in ["pop.lua", "migrate.lua", "release.lua", "swap_reserved.lua", "bury.lua"] {
         let src = script_source(name).expect("exists");
         let body = src
             .split(&format!("-- {name}"))

@@ -391,9 +391,13 @@ fn malformed_payloads_are_reported_not_lost() {
             let e = problem.unwrap_or_else(|| panic!("{d}: {} should be malformed", String::from_utf8_lossy(bad)));
             assert!(e.is_malformed(), "{e}");
             assert!(e.to_string().contains(&name), "the message names the queue: {e}");
-            // still reserved: nothing lost
+            // still reserved: nothing lost; burying moves it to the dead-letter list
             assert_eq!(zcard(&mut r, &keys.reserved), 1);
-            assert!(q.delete_reserved(&job).expect("delete"));
+            assert!(q.bury(&job).expect("bury"));
+            assert_eq!(zcard(&mut r, &keys.reserved), 0);
+            let dead: Vec<Vec<u8>> = redis::cmd("LRANGE").arg(&keys.dead).arg(-1).arg(-1).query(&mut r).expect("lrange");
+            assert_eq!(dead, vec![bad.to_vec()], "the raw bytes are kept");
+            assert!(!q.bury(&job).expect("second bury"), "nothing to bury twice");
         }
     }
 }

@@ -309,6 +309,16 @@ impl RedisQueue {
         })
     }
 
+    /// Moves a reserved job whose payload cannot be processed (not JSON, no `attempts`, no string
+    /// `job`) to the queue's dead-letter list `<ready>:dead`, atomically: neither lost nor handed
+    /// out again. False when it was no longer reserved.
+    pub fn bury(&mut self, job: &ReservedJob) -> PhpResult<bool> {
+        self.run(|s| {
+            s.check_dialect(job)?;
+            Ok(s.queue().bury(&job.job)?)
+        })
+    }
+
     /// Moves the reserved job to the delayed set, due in `$delay` seconds, atomically. False,
     /// adding nothing, when it was no longer reserved.
     #[php(defaults(delay = 0))]
@@ -349,7 +359,7 @@ impl RedisQueue {
     pub fn keys(&mut self, queue: Option<String>) -> PhpResult<ZBox<ZendHashTable>> {
         self.run(|s| {
             let k = s.q.keys(queue.as_deref());
-            assoc(vec![("ready", k.ready), ("delayed", k.delayed), ("reserved", k.reserved)])
+            assoc(vec![("ready", k.ready), ("delayed", k.delayed), ("reserved", k.reserved), ("dead", k.dead)])
         })
     }
 

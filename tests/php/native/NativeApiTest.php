@@ -57,13 +57,13 @@ final class NativeApiTest extends RedisTestCase
         $this->assertSame('v3', $q->dialect());
         $this->assertSame('default', $q->getDefaultQueue());
         $this->assertTrue($q->ping());
-        $this->assertSame(['ready' => '{queues:default}', 'delayed' => '{queues:default}:delayed', 'reserved' => '{queues:default}:reserved'], $q->keys());
+        $this->assertSame(['ready' => '{queues:default}', 'delayed' => '{queues:default}:delayed', 'reserved' => '{queues:default}:reserved', 'dead' => '{queues:default}:dead'], $q->keys());
 
         $this->assertSame('v1', self::queue(['dialect' => 'v2'])->dialect());
         $this->assertSame('v1', self::queue(['dialect' => '1'])->dialect());
         $v1 = self::queue(['dialect' => 'v1', 'default' => 'old', 'queue' => 'new']);
         $this->assertSame('new', $v1->getDefaultQueue(), '`queue` wins over `default`');
-        $this->assertSame(['ready' => 'queues:x', 'delayed' => 'queues:x:delayed', 'reserved' => 'queues:x:reserved'], $v1->keys('x'));
+        $this->assertSame(['ready' => 'queues:x', 'delayed' => 'queues:x:delayed', 'reserved' => 'queues:x:reserved', 'dead' => 'queues:x:dead'], $v1->keys('x'));
         $this->assertSame('queues:new', $v1->keys('0')['ready'], "falsy names: '0'");
         $this->assertSame('queues:new', $v1->keys('')['ready'], "falsy names: ''");
     }
