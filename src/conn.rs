@@ -2,7 +2,7 @@
 //! translation, one reconnect on a dropped connection, and fork safety.
 #![forbid(unsafe_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
@@ -53,7 +53,21 @@ pub(crate) struct Conn {
     con: Option<redis::Connection>,
     /// process that opened `con`: a forked child must not use its parent's socket
     pid: u32,
+    /// failed connection attempts in a row, and the earliest time for the next one
+    failures: u32,
+    retry_at: Option<Instant>,
 }
+
+/// Wait before the n-th consecutive connection attempt after a failure: 50 ms, doubling, at most
+/// [`MAX_BACKOFF`]. A worker whose Redis restarts keeps trying at most once a second, without
+/// spinning, and consumes again as soon as Redis answers.
+fn backoff(failures: u32) -> Duration {
+    let ms = 50u64.saturating_mul(1u64 << failures.saturating_sub(1).min(10));
+    Duration::from_millis(ms).min(MAX_BACKOFF)
+}
+
+/// Longest wait between two connection attempts.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Conn {
     pub(crate) fn new(opts: ConnectionOptions) -> Result<Conn> {
@@ -62,6 +76,8 @@ impl Conn {
             opts,
             con: None,
             pid: std::process::id(),
+            failures: 0,
+            retry_at: None,
         })
     }
 
@@ -120,7 +136,27 @@ impl Conn {
             self.pid = pid;
         }
         if self.con.is_none() {
-            self.con = Some(self.open()?);
+            if let Some(at) = self.retry_at {
+                // back off after failed attempts (bounded by MAX_BACKOFF)
+                let now = Instant::now();
+                if at > now {
+                    std::thread::sleep((at - now).min(MAX_BACKOFF));
+                }
+            }
+            match self.open() {
+                Ok(c) => {
+                    self.con = Some(c);
+                    self.failures = 0;
+                    self.retry_at = None;
+                }
+                Err(e) => {
+                    if e.is_connection() {
+                        self.failures = self.failures.saturating_add(1);
+                        self.retry_at = Some(Instant::now() + backoff(self.failures));
+                    }
+                    return Err(e);
+                }
+            }
         }
         match self.con.as_mut() {
             Some(c) => Ok(c),
@@ -246,6 +282,13 @@ fn describe(e: &RedisError, opts: &ConnectionOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_second() {
+        let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(waits, vec![50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
 
     fn io(code: i32) -> RedisError {
         RedisError::from(std::io::Error::from_raw_os_error(code))

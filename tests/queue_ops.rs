@@ -590,3 +590,70 @@ fn read_timeout_is_reported_as_a_connection_error() {
     let _ = blocker.join();
     q.ping().expect("reconnects after the timeout");
 }
+
+#[test]
+fn a_worker_keeps_consuming_across_a_redis_restart() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut server = RedisServer::start();
+    let port = server.port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let worker = {
+        let (stop, seen, errors) = (stop.clone(), seen.clone(), errors.clone());
+        std::thread::spawn(move || {
+            let mut q = queue_on(port, Dialect::V3);
+            while !stop.load(Ordering::Relaxed) {
+                match q.pop_blocking(Some("resilient"), Duration::from_millis(300)) {
+                    Ok(Some(job)) => {
+                        seen.lock().expect("lock").push(job.data().expect("data").as_int().expect("int"));
+                        q.delete_reserved(&job).expect("delete");
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        assert!(e.is_connection(), "only connection errors while Redis is down: {e:?}");
+                        errors.lock().expect("lock").push(e.to_string());
+                    }
+                }
+            }
+        })
+    };
+    let wait_for = |n: usize| {
+        let t = std::time::Instant::now();
+        while seen.lock().expect("lock").len() < n {
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "worker stalled at {:?}",
+                seen.lock().expect("lock").len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut producer = queue_on(port, Dialect::V3);
+    for i in 0..10 {
+        producer.push(&NewJob::new("R", Value::Int(i)), Some("resilient")).expect("push");
+    }
+    wait_for(10);
+    server.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.restart();
+    // the producer's old connection is dead too: its next push reconnects by itself
+    for i in 10..20 {
+        producer
+            .push(&NewJob::new("R", Value::Int(i)), Some("resilient"))
+            .expect("push after restart");
+    }
+    wait_for(20);
+    stop.store(true, Ordering::Relaxed);
+    worker.join().expect("worker");
+    let mut got = seen.lock().expect("lock").clone();
+    got.sort();
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+    let errors = errors.lock().expect("lock");
+    assert!(!errors.is_empty(), "the outage was noticed");
+    // backoff: at most a few attempts during 1.5 s of outage, not a busy loop
+    assert!(errors.len() <= 12, "{} connection errors in 1.5 s: no backoff?", errors.len());
+    assert!(errors.iter().all(|e| e.contains(&format!("127.0.0.1:{port}"))), "{errors:?}");
+}
