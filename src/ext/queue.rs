@@ -359,7 +359,12 @@ impl RedisQueue {
     pub fn keys(&mut self, queue: Option<String>) -> PhpResult<ZBox<ZendHashTable>> {
         self.run(|s| {
             let k = s.q.keys(queue.as_deref());
-            assoc(vec![("ready", k.ready), ("delayed", k.delayed), ("reserved", k.reserved), ("dead", k.dead)])
+            assoc(vec![
+                ("ready", k.ready),
+                ("delayed", k.delayed),
+                ("reserved", k.reserved),
+                ("dead", k.dead),
+            ])
         })
     }
 
