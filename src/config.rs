@@ -197,6 +197,10 @@ pub struct QueueOptions {
     /// At most this many jobs are migrated from each of the delayed and reserved sets per pop
     /// (default 1000), so one pop never blocks Redis for long.
     pub migrate_batch: usize,
+    /// `lease`: keep each popped job's reservation alive from a background thread until it is
+    /// deleted, released or buried (or the process dies), so a job running longer than
+    /// `retry_after` is not handed to a second worker. Off by default (stock behaviour).
+    pub lease: bool,
 }
 
 impl QueueOptions {
@@ -207,6 +211,7 @@ impl QueueOptions {
             default_queue: "default".into(),
             retry_after: Some(60),
             migrate_batch: 1000,
+            lease: false,
         }
     }
 
@@ -339,6 +344,9 @@ where
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| (1..=5000).contains(n))
             .ok_or_else(|| bad("migrate_batch", "an integer within 1..=5000", v))?;
+    }
+    if let Some(v) = get("lease") {
+        queue.lease = truthy(v);
     }
     queue.validate()?;
     Ok((conn, queue))

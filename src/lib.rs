@@ -47,6 +47,7 @@ mod error;
 mod id;
 mod job;
 mod json;
+mod lease;
 mod payload;
 mod queue;
 mod scripts;

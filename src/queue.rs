@@ -84,6 +84,8 @@ pub struct RedisQueue {
     clock: fn() -> i64,
     /// BLMOVE (Redis >= 6.2) answered; false after an "unknown command" reply
     blmove_supported: bool,
+    /// reservation leases (`QueueOptions::lease` with an expiry)
+    leases: Option<crate::lease::Leases>,
 }
 
 impl RedisQueue {
@@ -97,11 +99,16 @@ impl RedisQueue {
     /// Validates the options and connects on first use.
     pub fn lazy(conn: ConnectionOptions, opts: QueueOptions) -> Result<RedisQueue> {
         opts.validate()?;
+        let leases = match (opts.lease, opts.retry_after) {
+            (true, Some(s)) => Some(crate::lease::Leases::new(s)),
+            _ => None,
+        };
         Ok(RedisQueue {
             conn: crate::conn::Conn::new(conn)?,
             opts,
             clock: unix_now,
             blmove_supported: true,
+            leases,
         })
     }
 
@@ -242,6 +249,19 @@ impl RedisQueue {
         }
     }
 
+    /// How many reservations this queue object's lease thread is keeping alive (0 without
+    /// [`QueueOptions::lease`]).
+    pub fn leased(&self) -> usize {
+        self.leases.as_ref().map_or(0, |l| l.held())
+    }
+
+    fn end_lease(&mut self, job: &ReservedJob) {
+        if let Some(l) = self.leases.as_mut() {
+            let key = self.opts.dialect.keys(job.queue()).reserved;
+            l.release(&key, job.reserved_body());
+        }
+    }
+
     /// `pop` that waits up to `block` for a job, like think-queue 3's `block_for`, without its
     /// BLPOP-then-ZADD window: the wait is a non-destructive `BLMOVE ready ready LEFT LEFT` (it
     /// wakes as soon as anything, from any producer, lands in the ready list and moves nothing
@@ -362,16 +382,25 @@ impl RedisQueue {
                 swap.key(&keys.reserved).arg(&reserved).arg(&next);
                 let swapped: i64 = self.conn.run(&keys.reserved, |c| swap.invoke(c))?;
                 if swapped == 1 {
-                    return Ok(Popped::Job(ReservedJob::new(name, dialect, raw, next)));
+                    return Ok(self.leased_job(ReservedJob::new(name, dialect, raw, next)));
                 }
             }
         }
-        Ok(Popped::Job(ReservedJob::new(name, dialect, raw, reserved)))
+        Ok(self.leased_job(ReservedJob::new(name, dialect, raw, reserved)))
+    }
+
+    fn leased_job(&mut self, job: ReservedJob) -> Popped {
+        if let Some(l) = self.leases.as_mut() {
+            let key = self.opts.dialect.keys(job.queue()).reserved;
+            l.hold(self.conn.options(), &key, job.reserved_body());
+        }
+        Popped::Job(job)
     }
 
     /// `$job->delete()`: removes the reservation. Returns false when it was no longer there
     /// (it expired and the job was handed out again, or was already deleted).
     pub fn delete_reserved(&mut self, job: &ReservedJob) -> Result<bool> {
+        self.end_lease(job);
         let key = self.opts.dialect.keys(job.queue()).reserved;
         let n: i64 = self
             .conn
@@ -384,6 +413,7 @@ impl RedisQueue {
     /// adding nothing, when the reservation was gone (so a late release never duplicates a job).
     pub fn release(&mut self, job: &ReservedJob, delay: i64) -> Result<bool> {
         let body = job.released_body()?;
+        self.end_lease(job);
         let keys = self.opts.dialect.keys(job.queue());
         let due = (self.clock)().saturating_add(delay);
         let mut inv = scripts::RELEASE.prepare_invoke();
@@ -401,6 +431,7 @@ impl RedisQueue {
     /// ([`QueueKeys::dead`]) atomically, so it is neither lost nor handed out again after its
     /// reservation expires. Returns false, writing nothing, when the reservation was gone.
     pub fn bury(&mut self, job: &ReservedJob) -> Result<bool> {
+        self.end_lease(job);
         let keys = self.opts.dialect.keys(job.queue());
         let mut inv = scripts::BURY.prepare_invoke();
         inv.key(&keys.reserved).key(&keys.dead).arg(job.reserved_body()).arg(job.raw_body());

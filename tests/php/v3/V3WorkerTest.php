@@ -480,4 +480,25 @@ final class V3WorkerTest extends V3TestCase
         $this->assertSame('WorkerStopping', $this->eventNames()[count($this->eventNames()) - 1]);
         $this->assertSame([], self::keys());
     }
+
+    public function testLeaseKeepsALongJobFromASecondWorker(): void
+    {
+        $leased = NativeConnector::__make(self::connectionConfig(['retry_after' => 1, 'lease' => true]));
+        $other  = NativeConnector::__make(self::connectionConfig(['retry_after' => 1]));
+        $leased->push('Hello', 'long', 'leased');
+        $job = $leased->pop('leased');
+        $this->assertNotNull($job);
+        usleep(2600000); // the job runs 2.6 x retry_after
+        $this->assertNull($other->pop('leased'), 'still reserved by its running worker');
+        $job->delete();
+        usleep(1200000);
+        $this->assertSame([], self::zset('{queues:leased}:reserved'), 'the lease never re-adds a deleted job');
+
+        // without a lease: stock behaviour, the second worker gets it
+        $plain = NativeConnector::__make(self::connectionConfig(['retry_after' => 1]));
+        $plain->push('Hello', 'long', 'unleased');
+        $this->assertNotNull($plain->pop('unleased'));
+        usleep(2200000);
+        $this->assertNotNull($other->pop('unleased'), 'handed out twice without a lease');
+    }
 }
