@@ -334,14 +334,21 @@ final class V3WorkerTest extends V3TestCase
         $this->assertSame([], self::keys());
     }
 
-    public function testHandWrittenPayloadWithoutAttemptsIsNotLost(): void
+    public function testHandWrittenPayloadWithoutAttemptsIsBuriedAndFailed(): void
     {
-        // stock 3.x pops it and then fails on the missing "attempts": the job is gone
+        // no `attempts`: malformed. Stock 3.x pops it and then fails on the missing "attempts":
+        // the job is gone; the shim buries it in `<ready>:dead` and the worker fails it (see V3MalformedTest)
         Queue::pushRaw('{"job":"Plain","data":{"by":"hand"}}', 'raw');
         $job = $this->work('raw');
+        $this->assertSame([], Recorder::only('Plain::fire'));
+        $this->assertTrue($job->hasFailed());
+        $this->assertContains('JobFailed', $this->eventNames());
+        $this->assertSame(['{"job":"Plain","data":{"by":"hand"}}'], self::listed('{queues:raw}:dead'));
+        $this->assertSame(['{queues:raw}:dead'], self::keys());
+
+        Queue::pushRaw('{"job":"Plain","data":{"by":"hand"},"attempts":0}', 'raw2');
+        $this->assertTrue($this->work('raw2')->isDeleted());
         $this->assertSame([['by' => 'hand']], array_column(Recorder::only('Plain::fire'), 'data'));
-        $this->assertTrue($job->isDeleted());
-        $this->assertSame([], self::keys());
     }
 
     public function testJobApi(): void
