@@ -191,9 +191,68 @@ class Redis extends Connector
      */
     public function pop($queue = null)
     {
+        if ($this->generation === 'v1' && $this->gracefulStop()) {
+            return $this->popUntilStopRequested($queue);
+        }
         // block_for: wait for a job like stock 3.x's BLPOP, but without its BLPOP-then-ZADD window
         // (the extension waits without taking anything, then pops and reserves atomically)
-        $reserved = $this->redisQueue->pop(self::queueName($queue), $this->blockFor);
+        return $this->job($this->redisQueue->pop(self::queueName($queue), $this->blockFor), $queue);
+    }
+
+    /** @var bool set by our SIGTERM handler (1.x/2.x workers, which have no signal handling of their own) */
+    private static $stopRequested = false;
+
+    /** @var bool whether our SIGTERM handler is installed in this process */
+    private static $listening = false;
+
+    /**
+     * Graceful stop for 1.x/2.x `queue:work` (stock has no signal handling: SIGTERM killed the
+     * worker mid-job, the job waited `expire` seconds to come back). In the CLI with pcntl, and
+     * unless the config says `'graceful_stop' => false`, the first pop installs a SIGTERM handler
+     * that only sets a flag: the running job finishes, and the next pop exits (status 0) before
+     * reserving anything. 3.x workers handle SIGTERM themselves (`shouldQuit`), so nothing is
+     * installed there.
+     */
+    private function gracefulStop()
+    {
+        if (!($this->options['graceful_stop'] ?? true) || PHP_SAPI !== 'cli' || !function_exists('pcntl_signal')) {
+            return false;
+        }
+        if (!self::$listening) {
+            self::$listening = true;
+            pcntl_async_signals(true);
+            pcntl_signal(SIGTERM, static function () {
+                self::$stopRequested = true;
+            });
+        }
+
+        return true;
+    }
+
+    /** pop() for a 1.x/2.x worker with graceful stop: waits in slices of at most 1 s, exits between them once asked to. */
+    private function popUntilStopRequested($queue)
+    {
+        $deadline = microtime(true) + $this->blockFor;
+        do {
+            if (self::$stopRequested) {
+                exit(0);
+            }
+            $slice = min(1.0, max(0.0, $deadline - microtime(true)));
+            $reserved = $this->redisQueue->pop(self::queueName($queue), $slice);
+            if ($reserved !== null) {
+                return $this->job($reserved, $queue); // taken: it will run, even if SIGTERM came meanwhile
+            }
+        } while (microtime(true) < $deadline);
+        if (self::$stopRequested) {
+            exit(0);
+        }
+
+        return null;
+    }
+
+    /** The think-queue job for a popped native job (null stays null). */
+    private function job($reserved, $queue)
+    {
         if ($reserved === null) {
             return null;
         }
