@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 EXT := target/release/libthink_queue_native.so
 
-.PHONY: all deps build ext stubs stubs-check demo test test-rust test-php lint fmt clean
+.PHONY: all deps build ext stubs stubs-check demo test test-rust test-php test-mixed install lint fmt clean
 
 all: build
 
@@ -11,9 +11,14 @@ all: build
 deps:
 	@./scripts/install-deps.sh
 
-# The PHP extension (release) and the Rust examples.
+# The PHP extension (release, feature `php`), the `tqn` binary and the Rust examples (no PHP needed).
 build: deps ext
-	$(CARGO) build --release --no-default-features --examples
+	$(CARGO) build --release --bins --examples
+
+# Installs the `tqn` operator CLI (cargo install: ~/.cargo/bin, or $(PREFIX)/bin with PREFIX=...).
+# Needs no PHP: the extension layer is the opt-in `php` feature.
+install:
+	$(CARGO) install --path . --locked --bins $(if $(PREFIX),--root $(PREFIX))
 
 ext: deps
 	@./scripts/build-ext.sh
@@ -41,12 +46,22 @@ test-rust:
 test-php: ext
 	@./scripts/test-php.sh
 
+# The mixed Rust/PHP suites alone: Rust producers/workers and the tqn binary with PHP workers/producers.
+test-mixed: ext
+	@./scripts/test-php.sh mixed-v1 mixed-v3
+
 lint:
-	$(CARGO) clippy --no-default-features --all-targets -- -D warnings
-	$(CARGO) clippy --release --lib -- -D warnings
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --release --lib --features php -- -D warnings
 
 fmt:
 	$(CARGO) fmt
 
 clean:
 	$(CARGO) clean
+
+# Fault-injection suite (chaos/run.sh): kill -9 of workers, Redis restart, mixed stock/native fleet,
+# pickup latency, memory soak, malformed members, graceful stop; own redis-servers; ~5-10 minutes.
+.PHONY: chaos
+chaos: ext
+	./chaos/run.sh

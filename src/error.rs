@@ -1,7 +1,7 @@
 //! The crate's one error type.
 #![forbid(unsafe_code)]
 
-use crate::json::{DecodeError, EncodeError};
+use crate::json::{DecodeError, EncodeError, SerializeError};
 
 /// Everything that can go wrong in a queue operation.
 ///
@@ -15,6 +15,12 @@ pub enum Error {
     /// (`Unable to create payload: Malformed UTF-8 characters, possibly incorrectly encoded`).
     #[error("Unable to create payload: {0}")]
     Payload(#[from] EncodeError),
+
+    /// A `serde::Serialize` value could not become job data (its `Serialize` implementation
+    /// failed, or a map key cannot be a PHP array key). Nothing was written. `NaN`/`INF` and
+    /// too-deep values are [`Error::Payload`], as for any data.
+    #[error("Unable to create payload: {0}")]
+    Serialize(String),
 
     /// The payload would encode, but PHP's `json_decode` could not read it back (nesting of 512
     /// levels), so a PHP worker would lose the job. Refused; nothing was written.
@@ -73,7 +79,7 @@ pub enum Error {
 impl Error {
     /// The job data or payload was refused before anything was sent to Redis.
     pub fn is_payload(&self) -> bool {
-        matches!(self, Error::Payload(_) | Error::PayloadTooDeep { .. })
+        matches!(self, Error::Payload(_) | Error::PayloadTooDeep { .. } | Error::Serialize(_))
     }
 
     /// A payload read from Redis is malformed.
@@ -113,6 +119,15 @@ impl From<DecodeError> for Error {
     }
 }
 
+impl From<SerializeError> for Error {
+    fn from(e: SerializeError) -> Self {
+        match e {
+            SerializeError::Encode(e) => Error::Payload(e),
+            SerializeError::Custom(m) => Error::Serialize(m),
+        }
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -135,5 +150,12 @@ mod tests {
             assert!(e.is_payload());
             assert_eq!(e.to_string(), msg);
         }
+        // typed data: NaN is the encoder's error, a failing Serialize a payload error too
+        let e = Error::from(SerializeError::Encode(EncodeError::InfOrNan));
+        assert!(matches!(e, Error::Payload(EncodeError::InfOrNan)));
+        assert_eq!(e.to_string(), "Unable to create payload: Inf and NaN cannot be JSON encoded");
+        let e = Error::from(SerializeError::Custom("bad key".into()));
+        assert!(e.is_payload());
+        assert_eq!(e.to_string(), "Unable to create payload: bad key");
     }
 }

@@ -15,7 +15,16 @@
 //! - [`ConnectionOptions`], [`QueueOptions`]: think-queue's config names and defaults.
 //! - [`RedisQueue`]: push, push_raw, later, bulk, pop, delete_reserved, release, size, migrate.
 //! - [`ReservedJob`]: what pop returns: raw body, reserved member, attempts, id, name, data.
+//! - [`to_value`], [`NewJob::serialize`], [`RedisQueue::push_serialize`] (`later_serialize`,
+//!   `bulk_serialize`): job data from any `serde::Serialize` type, written as PHP's `json_encode`
+//!   writes the equivalent PHP value.
+//! - [`Worker`], [`JobContext`], [`Handler`]: consume jobs with Rust handlers per job name, with
+//!   think-queue's attempts/tries/release/failed rules per generation, several queues in priority
+//!   order, N threads, graceful shutdown on SIGTERM/SIGINT.
 //! - [`Error`]: the one error type.
+//!
+//! The `tqn` binary (src/bin/tqn.rs) is the operator's CLI over the same queues; it is not part of
+//! this API.
 //!
 //! ## Example
 //! ```no_run
@@ -34,6 +43,22 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Typed data, as a PHP producer would write it:
+//! ```
+//! use serde::Serialize;
+//! use think_queue_native::{build_payload, Dialect, NewJob};
+//!
+//! #[derive(Serialize)]
+//! struct Remind { user: u64, channels: Vec<&'static str>, note: Option<String> }
+//!
+//! let job = NewJob::serialize("app\\job\\Remind", &Remind { user: 7, channels: vec!["sms"], note: None })?;
+//! assert_eq!(
+//!     build_payload(Dialect::V1, &job, "ID")?,
+//!     br#"{"job":"app\\job\\Remind","data":{"user":7,"channels":["sms"],"note":null},"id":"ID","attempts":1}"#
+//! );
+//! # Ok::<(), think_queue_native::Error>(())
+//! ```
 // The core is free of unsafe code: every core module file also says `#![forbid(unsafe_code)]`,
 // so that stays true with the `php` feature on, where the ext-php-rs macros in `src/ext` expand
 // to unsafe code (`src/ext` denies it and allows it item by item, each use documented).
@@ -51,6 +76,8 @@ mod lease;
 mod payload;
 mod queue;
 mod scripts;
+mod typed;
+mod worker;
 
 /// The PHP extension (`think_queue_native.so`): classes in `think\queue\native`, see docs/php-api.md.
 #[cfg(feature = "php")]
@@ -62,7 +89,14 @@ pub use dialect::{resolve_queue_name, Dialect, QueueKeys};
 pub use error::{Error, Result};
 pub use id::{new_job_id, JOB_ID_LEN};
 pub use job::ReservedJob;
-pub use json::{decode, encode, encode_into, normalise, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING, MAX_ENCODE_DEPTH};
+pub use json::{
+    decode, encode, encode_into, normalise, to_value, DecodeError, EncodeError, Key, SerializeError, Value, MAX_DECODE_NESTING,
+    MAX_ENCODE_DEPTH,
+};
 pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
 pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE};
 pub use scripts::script_source;
+pub use worker::{
+    Event, FailReason, FailedJob, FnHandler, Handler, HandlerError, HandlerResult, JobContext, JobInfo, Shutdown, Worker, WorkerStats,
+    DEFAULT_IDLE_SLEEP,
+};

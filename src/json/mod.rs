@@ -11,6 +11,8 @@
 //! * [`encode`] / [`encode_into`] implement `json_encode`.
 //! * [`decode`] implements `json_decode($s, true)`.
 //! * [`normalise`] implements `json_decode(json_encode($v), true)`.
+//! * [`to_value`] turns any `serde::Serialize` value into the PHP value a PHP producer would
+//!   hand over (structs and maps as associative arrays, sequences as lists, ...).
 //!
 //! Depth limits follow PHP's defaults: [`MAX_ENCODE_DEPTH`] (512) levels of
 //! arrays/objects can be encoded, and [`MAX_DECODE_NESTING`] (511) levels can
@@ -20,8 +22,10 @@
 mod decode;
 mod encode;
 mod float;
+mod ser;
 mod value;
 
 pub use decode::{decode, DecodeError, MAX_DECODE_NESTING};
 pub use encode::{encode, encode_into, normalise, EncodeError, MAX_ENCODE_DEPTH};
+pub use ser::{to_value, SerializeError};
 pub use value::{Key, Value};
