@@ -70,6 +70,9 @@ pub type HandlerResult = std::result::Result<(), HandlerError>;
 /// A handler's error: anything that converts with `?` (`std::io::Error`, [`Error`], `String`...).
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// How long one blocking wait of a single-queue worker lasts (it wakes at once on a push).
+const BLOCK_WAIT: Duration = Duration::from_millis(500);
+
 /// Default pause after a poll of every queue found nothing.
 pub const DEFAULT_IDLE_SLEEP: Duration = Duration::from_millis(50);
 
@@ -697,10 +700,15 @@ impl Worker {
     /// The next job of the first queue (in priority order) that has one; after a round that found
     /// nothing, the idle sleep (cut short by a shutdown) and `None`.
     ///
-    /// This is the one place that waits for work. It polls with `pop` because several queues are
-    /// polled in order; for a single queue, `RedisQueue::pop_blocking(queue, self.idle_sleep)`
-    /// (which wakes on a push or when a delayed job falls due) can replace the loop and the sleep.
+    /// This is the one place that waits for work. A worker on one queue waits with
+    /// `RedisQueue::pop_blocking` in calls of [`BLOCK_WAIT`]: it wakes within about a millisecond
+    /// of a push (by any producer) or when a delayed job or expired reservation falls due, and
+    /// notices a shutdown request between calls. Several queues are polled in priority order with
+    /// `pop`, sleeping `idle_sleep` when all are empty.
     fn next_job(&self, rq: &mut RedisQueue) -> Result<Option<ReservedJob>> {
+        if self.queues.len() <= 1 && !self.stop_when_empty {
+            return rq.pop_blocking(self.queues.first().map(String::as_str), BLOCK_WAIT);
+        }
         if self.queues.is_empty() {
             if let Some(job) = rq.pop(None)? {
                 return Ok(Some(job));
