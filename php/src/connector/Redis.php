@@ -191,7 +191,7 @@ class Redis extends Connector
      */
     public function pop($queue = null)
     {
-        if ($this->generation === 'v1' && $this->gracefulStop()) {
+        if ($this->watchStopSignal()) {
             return $this->popUntilStopRequested($queue);
         }
         // block_for: wait for a job like stock 3.x's BLPOP, but without its BLPOP-then-ZADD window
@@ -199,43 +199,61 @@ class Redis extends Connector
         return $this->job($this->redisQueue->pop(self::queueName($queue), $this->blockFor), $queue);
     }
 
-    /** @var bool set by our SIGTERM handler (1.x/2.x workers, which have no signal handling of their own) */
+    /** @var bool set when this process received SIGTERM (seen through our handler) */
     private static $stopRequested = false;
 
-    /** @var bool whether our SIGTERM handler is installed in this process */
-    private static $listening = false;
+    /** @var \Closure|null our SIGTERM handler, when installed */
+    private static $stopHandler = null;
 
     /**
-     * Graceful stop for 1.x/2.x `queue:work` (stock has no signal handling: SIGTERM killed the
-     * worker mid-job, the job waited `expire` seconds to come back). In the CLI with pcntl, and
-     * unless the config says `'graceful_stop' => false`, the first pop installs a SIGTERM handler
-     * that only sets a flag: the running job finishes, and the next pop exits (status 0) before
-     * reserving anything. 3.x workers handle SIGTERM themselves (`shouldQuit`), so nothing is
-     * installed there.
+     * Graceful stop. A native pop waiting for `block_for` does not return to PHP between its 1 s
+     * slices, so PHP signal handlers would only run when it returns. In a CLI worker with pcntl
+     * (unless the config says `'graceful_stop' => false`), pop() therefore waits in 1 s calls and
+     * watches SIGTERM through a handler of ours:
+     *  - 1.x/2.x workers have no signal handling: ours only sets a flag; the running job finishes
+     *    and the next pop exits (status 0) before reserving anything;
+     *  - 3.x workers install their own (`shouldQuit`): ours wraps it (calls it, then sets the flag),
+     *    and a pop that sees the flag returns null at once, so the worker reaches its quit check
+     *    (after its `--sleep`, as stock) instead of waiting out `block_for`.
+     * Without `block_for` and under 3.x nothing needs watching: pop returns at once anyway.
      */
-    private function gracefulStop()
+    private function watchStopSignal()
     {
         if (!($this->options['graceful_stop'] ?? true) || PHP_SAPI !== 'cli' || !function_exists('pcntl_signal')) {
             return false;
         }
-        if (!self::$listening) {
-            self::$listening = true;
-            pcntl_async_signals(true);
-            pcntl_signal(SIGTERM, static function () {
+        if ($this->generation === 'v3' && $this->blockFor <= 0) {
+            return false;
+        }
+        $current = pcntl_signal_get_handler(SIGTERM);
+        if (self::$stopHandler === null || $current !== self::$stopHandler) {
+            // 3.x: wrap the handler the worker installed (stock's `shouldQuit`); 1.x/2.x workers have
+            // none of their own, so ours replaces whatever the process had
+            $previous = ($this->generation === 'v3' && $current !== self::$stopHandler) ? $current : null;
+            self::$stopHandler = static function ($signo, $info = null) use ($previous) {
                 self::$stopRequested = true;
-            });
+                if (is_callable($previous)) {
+                    $previous($signo, $info);
+                } elseif ($previous === SIG_DFL) {
+                    // a 3.x worker without handlers of its own (e.g. --once): die as it would have
+                    pcntl_signal(SIGTERM, SIG_DFL);
+                    function_exists('posix_kill') ? posix_kill(getmypid(), SIGTERM) : exit(128 + SIGTERM);
+                }
+            };
+            pcntl_async_signals(true);
+            pcntl_signal(SIGTERM, self::$stopHandler);
         }
 
         return true;
     }
 
-    /** pop() for a 1.x/2.x worker with graceful stop: waits in slices of at most 1 s, exits between them once asked to. */
+    /** pop() in 1 s calls, stopping between them once SIGTERM arrived (see watchStopSignal()). */
     private function popUntilStopRequested($queue)
     {
         $deadline = microtime(true) + $this->blockFor;
         do {
             if (self::$stopRequested) {
-                exit(0);
+                return $this->stopRequestedPop();
             }
             $slice = min(1.0, max(0.0, $deadline - microtime(true)));
             $reserved = $this->redisQueue->pop(self::queueName($queue), $slice);
@@ -243,7 +261,14 @@ class Redis extends Connector
                 return $this->job($reserved, $queue); // taken: it will run, even if SIGTERM came meanwhile
             }
         } while (microtime(true) < $deadline);
-        if (self::$stopRequested) {
+
+        return self::$stopRequested ? $this->stopRequestedPop() : null;
+    }
+
+    /** 1.x/2.x: exit now (nothing reserved); 3.x: no job, the worker's own quit check follows. */
+    private function stopRequestedPop()
+    {
+        if ($this->generation === 'v1') {
             exit(0);
         }
 
