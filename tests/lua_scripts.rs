@@ -180,6 +180,22 @@ fn an_empty_pop_reports_when_the_next_job_becomes_due() {
     );
     assert_eq!(out, R::Int(2000));
     assert_eq!(list(&mut r, &ready).len(), 0);
+    // a fractional score (not think-queue's, but possible) is reported rounded up: the member is
+    // only taken once `now` (whole seconds) reaches it
+    let (ready2, delayed2, reserved2) = keys3("lua_due_frac");
+    let _: i64 = redis::cmd("ZADD")
+        .arg(&delayed2)
+        .arg("1000.5")
+        .arg("F")
+        .query(&mut r)
+        .expect("zadd");
+    let out = eval(
+        &mut r,
+        "pop.lua",
+        &[&ready2, &delayed2, &reserved2],
+        &["1000", "1060", "100", "1", "0", "1"],
+    );
+    assert_eq!(out, R::Int(1001));
 }
 
 #[test]

@@ -22,15 +22,17 @@ if ARGV[4] == '1' then
 end
 local raw = redis.call('LPOP', KEYS[1])
 if not raw then
+  -- rounded up: a member scored 100.5 (not written by think-queue, but possible) is taken once
+  -- now reaches 101, and a blocked caller must not spin until then
   local due = -1
   local d = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   if d[2] then
-    due = tonumber(d[2])
+    due = math.ceil(tonumber(d[2]))
   end
   if ARGV[4] == '1' then
     local r = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-    if r[2] and (due < 0 or tonumber(r[2]) < due) then
-      due = tonumber(r[2])
+    if r[2] and (due < 0 or math.ceil(tonumber(r[2])) < due) then
+      due = math.ceil(tonumber(r[2]))
     end
   end
   return due
