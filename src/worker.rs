@@ -659,8 +659,7 @@ impl Worker {
         let mut rq = match RedisQueue::lazy(self.conn.clone(), self.opts.clone()) {
             Ok(q) => q,
             Err(e) => {
-                self.emit(&Event::Error { worker, error: &e });
-                stats.errors += 1;
+                self.report_error(worker, &e, &mut stats);
                 return stats;
             }
         };
@@ -688,8 +687,7 @@ impl Worker {
                     if self.max_jobs.is_some() {
                         taken.fetch_sub(1, Ordering::SeqCst);
                     }
-                    self.emit(&Event::Error { worker, error: &e });
-                    stats.errors += 1;
+                    self.report_error(worker, &e, &mut stats);
                     self.shutdown.sleep(ERROR_SLEEP);
                 }
             }
@@ -804,8 +802,7 @@ impl Worker {
             None => {
                 if !deleted && released.is_none() {
                     if let Err(e) = rq.delete_reserved(job) {
-                        self.emit(&Event::Error { worker, error: &e });
-                        stats.errors += 1;
+                        self.report_error(worker, &e, stats);
                     }
                 }
                 stats.processed += 1;
@@ -848,8 +845,7 @@ impl Worker {
                         });
                     }
                     Err(e) => {
-                        self.emit(&Event::Error { worker, error: &e });
-                        stats.errors += 1;
+                        self.report_error(worker, &e, stats);
                     }
                 }
             }
@@ -893,13 +889,15 @@ impl Worker {
             // the reservation expired and another worker has the job now: it is theirs to fail
             Ok(false) => {}
             Err(e) => {
-                self.emit(&Event::Error {
-                    worker: info.worker,
-                    error: &e,
-                });
-                stats.errors += 1;
+                self.report_error(info.worker, &e, stats);
             }
         }
+    }
+
+    /// A Redis error while working: reported as an [`Event::Error`] and counted.
+    fn report_error(&self, worker: usize, error: &Error, stats: &mut WorkerStats) {
+        self.emit(&Event::Error { worker, error });
+        stats.errors += 1;
     }
 
     fn bury(&self, rq: &mut RedisQueue, info: &JobInfo, job: &ReservedJob, reason: FailReason, stats: &mut WorkerStats) {
@@ -913,11 +911,7 @@ impl Worker {
             }
             Ok(false) => {}
             Err(e) => {
-                self.emit(&Event::Error {
-                    worker: info.worker,
-                    error: &e,
-                });
-                stats.errors += 1;
+                self.report_error(info.worker, &e, stats);
             }
         }
     }
