@@ -1,6 +1,7 @@
 //! Queue operations over one Redis connection, each atomic and (where possible) one round trip.
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::Value as RedisValue;
@@ -34,6 +35,9 @@ impl Delay {
 /// Longest single wait of [`RedisQueue::pop_blocking`]: between slices the caller's code (PHP
 /// signal handlers, `pcntl_alarm`) runs, so SIGTERM and think-queue 3's `--timeout` keep working.
 pub const BLOCK_SLICE: Duration = Duration::from_secs(1);
+
+/// Most acknowledgements [`RedisQueue::ack`] holds back; one more sends them all at once.
+pub const MAX_PENDING_ACKS: usize = 256;
 
 /// What one run of the pop script gave.
 enum Popped {
@@ -86,6 +90,33 @@ pub struct RedisQueue {
     blmove_supported: bool,
     /// reservation leases (`QueueOptions::lease` with an expiry)
     leases: Option<crate::lease::Leases>,
+    /// acknowledgements written behind ([`RedisQueue::ack`]), oldest first
+    acks: PendingAcks,
+    /// the keys of the queue named last (a worker uses one or a few queues; spelling them
+    /// costs four allocations per call otherwise)
+    key_cache: Option<(String, Arc<QueueKeys>)>,
+}
+
+/// Reservations to remove (`ZREM reserved member`) with this queue's next command.
+#[derive(Default)]
+struct PendingAcks {
+    /// (reserved-set key, member)
+    items: Vec<(String, Vec<u8>)>,
+    /// the process that acknowledged them: a forked child does not send its parent's when it
+    /// drops the queue (if it runs a command first, they go out with it: removing a member twice
+    /// is harmless)
+    pid: u32,
+}
+
+impl Drop for RedisQueue {
+    /// Sends acknowledgements still held back (best effort: when Redis cannot be reached, those
+    /// jobs come back after `retry_after`, as after a crash). A forked child that inherited its
+    /// parent's list leaves it to the parent.
+    fn drop(&mut self) {
+        if !self.acks.items.is_empty() && self.acks.pid == std::process::id() {
+            let _ = self.flush_acks();
+        }
+    }
 }
 
 impl RedisQueue {
@@ -109,6 +140,8 @@ impl RedisQueue {
             clock: unix_now,
             blmove_supported: true,
             leases,
+            acks: PendingAcks::default(),
+            key_cache: None,
         })
     }
 
@@ -167,6 +200,31 @@ impl RedisQueue {
         self.opts.dialect.keys(self.queue_name(queue))
     }
 
+    /// [`keys`](Self::keys), remembered for the queue used last.
+    fn keys_for(&mut self, queue: Option<&str>) -> Arc<QueueKeys> {
+        let name = resolve_queue_name(queue, &self.opts.default_queue);
+        match &self.key_cache {
+            Some((cached, keys)) if cached == name => keys.clone(),
+            _ => {
+                let keys = Arc::new(self.opts.dialect.keys(name));
+                self.key_cache = Some((name.to_owned(), keys.clone()));
+                keys
+            }
+        }
+    }
+
+    /// The keys of the queue a popped job came from (its name is already resolved).
+    fn job_keys(&mut self, job: &ReservedJob) -> Arc<QueueKeys> {
+        match &self.key_cache {
+            Some((cached, keys)) if cached == job.queue() => keys.clone(),
+            _ => {
+                let keys = Arc::new(self.opts.dialect.keys(job.queue()));
+                self.key_cache = Some((job.queue().to_owned(), keys.clone()));
+                keys
+            }
+        }
+    }
+
     /// Builds the payload for `job` with a fresh id: `(id, bytes)`. Nothing is sent.
     pub fn build_payload(&self, job: &NewJob) -> Result<(String, Vec<u8>)> {
         let id = new_job_id();
@@ -176,8 +234,10 @@ impl RedisQueue {
 
     /// `push($job, $data, $queue)`: RPUSH of a new payload. Returns the job id.
     pub fn push(&mut self, job: &NewJob, queue: Option<&str>) -> Result<String> {
+        self.flush_acks()?;
         let (id, bytes) = self.build_payload(job)?;
-        let key = self.keys(queue).ready;
+        let keys = self.keys_for(queue);
+        let key = &keys.ready;
         self.conn.run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
@@ -185,7 +245,9 @@ impl RedisQueue {
     /// `pushRaw($payload, $queue)`: RPUSH of the bytes as given. Returns the payload's `id` when
     /// it has a string one (think-queue 3's `id ?? null`).
     pub fn push_raw(&mut self, payload: &[u8], queue: Option<&str>) -> Result<Option<String>> {
-        let key = self.keys(queue).ready;
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let key = &keys.ready;
         self.conn
             .run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(payload).query::<i64>(c))?;
         Ok(payload::payload_id(payload))
@@ -194,8 +256,10 @@ impl RedisQueue {
     /// `later($delay, $job, $data, $queue)`: ZADD into the delayed set. Returns the job id
     /// (stock 1.x returns null; the id is more useful and harmless).
     pub fn later(&mut self, delay: Delay, job: &NewJob, queue: Option<&str>) -> Result<String> {
+        self.flush_acks()?;
         let (id, bytes) = self.build_payload(job)?;
-        let key = self.keys(queue).delayed;
+        let keys = self.keys_for(queue);
+        let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
             .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(&bytes).query::<i64>(c))?;
@@ -204,7 +268,9 @@ impl RedisQueue {
 
     /// Delays raw bytes (`later` for a payload built elsewhere).
     pub fn later_raw(&mut self, delay: Delay, payload: &[u8], queue: Option<&str>) -> Result<()> {
-        let key = self.keys(queue).delayed;
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
             .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(payload).query::<i64>(c))?;
@@ -228,10 +294,12 @@ impl RedisQueue {
 
     /// Appends raw payloads in order, pipelined (RPUSH of up to 1,000 each).
     pub fn push_raw_many(&mut self, payloads: &[Vec<u8>], queue: Option<&str>) -> Result<()> {
+        self.flush_acks()?;
         if payloads.is_empty() {
             return Ok(());
         }
-        let key = self.keys(queue).ready;
+        let keys = self.keys_for(queue);
+        let key = &keys.ready;
         let mut pipe = redis::pipe();
         for chunk in payloads.chunks(1000) {
             pipe.cmd("RPUSH").arg(&key).arg(chunk).ignore();
@@ -256,9 +324,11 @@ impl RedisQueue {
     }
 
     fn end_lease(&mut self, job: &ReservedJob) {
-        if let Some(l) = self.leases.as_mut() {
-            let key = self.opts.dialect.keys(job.queue()).reserved;
-            l.release(&key, job.reserved_body());
+        if self.leases.is_some() {
+            let keys = self.job_keys(job);
+            if let Some(l) = self.leases.as_mut() {
+                l.release(&keys.reserved, job.reserved_body());
+            }
         }
     }
 
@@ -297,7 +367,9 @@ impl RedisQueue {
     /// Blocks until the ready list of `queue` is non-empty or `wait` passed, without taking
     /// anything out of it.
     fn wait_for_ready(&mut self, queue: Option<&str>, wait: Duration) -> Result<()> {
-        let key = self.keys(queue).ready;
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let key = &keys.ready;
         let seconds = format!("{:.3}", wait.as_secs_f64());
         let read_timeout = wait + Duration::from_secs(2);
         let blmove = self.blmove_supported;
@@ -332,7 +404,7 @@ impl RedisQueue {
 
     fn pop_or_next_due(&mut self, queue: Option<&str>) -> Result<Popped> {
         let name = self.queue_name(queue).to_owned();
-        let keys = self.opts.dialect.keys(&name);
+        let keys = self.keys_for(queue);
         let now = (self.clock)();
         let dialect = self.opts.dialect;
         let until = match self.opts.retry_after {
@@ -350,7 +422,23 @@ impl RedisQueue {
             .arg(flag(self.opts.retry_after.is_some()))
             .arg(flag(dialect.bumps_on_expiry()))
             .arg(flag(dialect.bumps_on_pop()));
-        let reply: RedisValue = self.conn.run(&keys.ready, |c| inv.invoke(c))?;
+        // acknowledgements of this queue ride with the script (ARGV[7..]); others go first
+        let riding = self.acks.take_for(&keys.reserved);
+        if let Err(e) = self.flush_acks() {
+            self.acks.put_back(&keys.reserved, riding);
+            return Err(e);
+        }
+        for member in &riding {
+            inv.arg(member.as_slice());
+        }
+        let reply: RedisValue = match self.conn.run(&keys.ready, |c| inv.invoke(c)) {
+            Ok(reply) => reply,
+            Err(e) => {
+                // ZREM is idempotent: held back again whether or not the script ran
+                self.acks.put_back(&keys.reserved, riding);
+                return Err(e);
+            }
+        };
         let (raw, reserved, spliced) = match reply {
             RedisValue::Nil => return Ok(Popped::Empty { next_due: None }),
             RedisValue::Int(due) => {
@@ -390,18 +478,62 @@ impl RedisQueue {
     }
 
     fn leased_job(&mut self, job: ReservedJob) -> Popped {
-        if let Some(l) = self.leases.as_mut() {
-            let key = self.opts.dialect.keys(job.queue()).reserved;
-            l.hold(self.conn.options(), &key, job.reserved_body());
+        if self.leases.is_some() {
+            let keys = self.job_keys(&job);
+            if let Some(l) = self.leases.as_mut() {
+                l.hold(self.conn.options(), &keys.reserved, job.reserved_body());
+            }
         }
         Popped::Job(job)
+    }
+
+    /// `$job->delete()` written behind: the job is done and its reservation is removed with this
+    /// queue's next command, in the same round trip (a worker's next [`pop`](Self::pop) carries it
+    /// into the pop script, so a job costs one round trip), or when this queue is dropped. Any
+    /// other operation sends held-back acknowledgements first, so this connection always reads
+    /// its own writes; other clients see the reservation until then. If the process dies before
+    /// they are sent, those jobs come back after `retry_after`, as after a crash between a job's
+    /// end and its delete: at-least-once, nothing lost. More than [`MAX_PENDING_ACKS`] held back
+    /// are sent at once. Use [`delete_reserved`](Self::delete_reserved) to remove it now and
+    /// learn whether it was still reserved.
+    pub fn ack(&mut self, job: &ReservedJob) -> Result<()> {
+        self.end_lease(job);
+        let keys = self.job_keys(job);
+        self.acks.push(&keys.reserved, job.reserved_body().to_vec());
+        if self.acks.items.len() > MAX_PENDING_ACKS {
+            self.flush_acks()?;
+        }
+        Ok(())
+    }
+
+    /// How many acknowledgements [`ack`](Self::ack) holds back.
+    pub fn pending_acks(&self) -> usize {
+        self.acks.items.len()
+    }
+
+    /// Sends the acknowledgements [`ack`](Self::ack) holds back now (ZREMs, pipelined, one round
+    /// trip). On error they stay held back (removing a member twice is harmless).
+    pub fn flush_acks(&mut self) -> Result<()> {
+        if self.acks.items.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (key, member) in &self.acks.items {
+            pipe.cmd("ZREM").arg(key).arg(member).ignore();
+        }
+        let key = self.acks.items[0].0.clone();
+        self.conn.run(&key, |c| pipe.query::<()>(c))?;
+        self.acks.items.clear();
+        Ok(())
     }
 
     /// `$job->delete()`: removes the reservation. Returns false when it was no longer there
     /// (it expired and the job was handed out again, or was already deleted).
     pub fn delete_reserved(&mut self, job: &ReservedJob) -> Result<bool> {
+        self.flush_acks()?;
         self.end_lease(job);
-        let key = self.opts.dialect.keys(job.queue()).reserved;
+        let keys = self.job_keys(job);
+        let key = &keys.reserved;
         let n: i64 = self
             .conn
             .run(&key, |c| redis::cmd("ZREM").arg(&key).arg(job.reserved_body()).query(c))?;
@@ -412,9 +544,10 @@ impl RedisQueue {
     /// delayed set, due `delay` seconds from now, with the dialect's attempts rule. Returns false,
     /// adding nothing, when the reservation was gone (so a late release never duplicates a job).
     pub fn release(&mut self, job: &ReservedJob, delay: i64) -> Result<bool> {
+        self.flush_acks()?;
         let body = job.released_body()?;
         self.end_lease(job);
-        let keys = self.opts.dialect.keys(job.queue());
+        let keys = self.job_keys(job);
         let due = (self.clock)().saturating_add(delay);
         let mut inv = scripts::RELEASE.prepare_invoke();
         inv.key(&keys.reserved)
@@ -431,8 +564,9 @@ impl RedisQueue {
     /// ([`QueueKeys::dead`]) atomically, so it is neither lost nor handed out again after its
     /// reservation expires. Returns false, writing nothing, when the reservation was gone.
     pub fn bury(&mut self, job: &ReservedJob) -> Result<bool> {
+        self.flush_acks()?;
         self.end_lease(job);
-        let keys = self.opts.dialect.keys(job.queue());
+        let keys = self.job_keys(job);
         let mut inv = scripts::BURY.prepare_invoke();
         inv.key(&keys.reserved).key(&keys.dead).arg(job.reserved_body()).arg(job.raw_body());
         let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
@@ -442,7 +576,8 @@ impl RedisQueue {
     /// Moves due delayed jobs and expired reservations of `queue` to its ready list now (one
     /// batch of each). Returns how many were moved from (delayed, reserved).
     pub fn migrate(&mut self, queue: Option<&str>) -> Result<(u64, u64)> {
-        let keys = self.keys(queue);
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
         let now = (self.clock)();
         let mut inv = scripts::MIGRATE.prepare_invoke();
         inv.key(&keys.ready)
@@ -458,7 +593,8 @@ impl RedisQueue {
 
     /// Counts of ready, delayed and reserved jobs (LLEN, ZCARD, ZCARD in one round trip).
     pub fn sizes(&mut self, queue: Option<&str>) -> Result<QueueSize> {
-        let keys = self.keys(queue);
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
         let mut pipe = redis::pipe();
         pipe.cmd("LLEN")
             .arg(&keys.ready)
@@ -477,7 +613,39 @@ impl RedisQueue {
 
     /// Sends PING; for health checks.
     pub fn ping(&mut self) -> Result<()> {
+        self.flush_acks()?;
         self.conn.run("PING", |c| redis::cmd("PING").query::<String>(c)).map(|_| ())
+    }
+}
+
+impl PendingAcks {
+    fn push(&mut self, key: &str, member: Vec<u8>) {
+        if self.items.is_empty() {
+            // one getpid per batch, not per job (the list is sent with the next command)
+            self.pid = std::process::id();
+        }
+        self.items.push((key.to_owned(), member));
+    }
+
+    /// Takes out the members held back for reserved-set `key` (this process's only).
+    fn take_for(&mut self, key: &str) -> Vec<Vec<u8>> {
+        if self.items.is_empty() {
+            return Vec::new();
+        }
+        let mut taken = Vec::new();
+        self.items.retain_mut(|(k, m)| {
+            if k == key {
+                taken.push(std::mem::take(m));
+                false
+            } else {
+                true
+            }
+        });
+        taken
+    }
+
+    fn put_back(&mut self, key: &str, members: Vec<Vec<u8>>) {
+        self.items.extend(members.into_iter().map(|m| (key.to_owned(), m)));
     }
 }
 

@@ -801,7 +801,7 @@ impl Worker {
         match error {
             None => {
                 if !deleted && released.is_none() {
-                    if let Err(e) = rq.delete_reserved(job) {
+                    if let Err(e) = rq.ack(job) {
                         self.report_error(worker, &e, stats);
                     }
                 }

@@ -17,6 +17,17 @@ namespace think\queue\native {
         public function __construct(array $options = []) {}
 
         /**
+         * Acknowledges the job written behind: its reservation is removed with this queue's next
+         * command in the same round trip (a worker's next `pop()` carries it), or at `close()` /
+         * destruction at the latest. Other clients see it reserved until then; if the process is
+         * killed first, the job comes back after `retry_after`, as after a crash before `delete`.
+         *
+         * @param \think\queue\native\ReservedJob $job
+         * @return void
+         */
+        public function ack(\think\queue\native\ReservedJob $job): void {}
+
+        /**
          * Pushes many jobs: each element is a handler name (with `$data`) or
          * `[string $job, mixed $data, array $meta = []]`. All payloads are built first (one bad
          * element throws and nothing is written), then pushed in one round trip. Returns the ids.
@@ -59,6 +70,13 @@ namespace think\queue\native {
          * @return string
          */
         public function dialect(): string {}
+
+        /**
+         * Sends the acknowledgements `ack()` holds back now. Returns how many were sent.
+         *
+         * @return int
+         */
+        public function flush(): int {}
 
         /**
          * The queue used when a call names none.

@@ -76,6 +76,9 @@ impl RedisQueue {
 
     /// Gives a persistent connection back to the pool, or closes the connection.
     fn release_connection(&mut self) {
+        // acknowledgements held back go out first (best effort: if Redis is unreachable, they
+        // stay held and the core queue tries again when it is dropped)
+        let _ = self.q.flush_acks();
         if self.persistent {
             if let Some(conn) = self.q.detach_connection() {
                 pool::give_back(conn);
@@ -306,6 +309,26 @@ impl RedisQueue {
         self.run(|s| {
             s.check_dialect(job)?;
             Ok(s.queue().delete_reserved(&job.job)?)
+        })
+    }
+
+    /// Acknowledges the job written behind: its reservation is removed with this queue's next
+    /// command in the same round trip (a worker's next `pop()` carries it), or at `close()` /
+    /// destruction at the latest. Other clients see it reserved until then; if the process is
+    /// killed first, the job comes back after `retry_after`, as after a crash before `delete`.
+    pub fn ack(&mut self, job: &ReservedJob) -> PhpResult<()> {
+        self.run(|s| {
+            s.check_dialect(job)?;
+            Ok(s.queue().ack(&job.job)?)
+        })
+    }
+
+    /// Sends the acknowledgements `ack()` holds back now. Returns how many were sent.
+    pub fn flush(&mut self) -> PhpResult<i64> {
+        self.run(|s| {
+            let n = s.q.pending_acks();
+            s.queue().flush_acks()?;
+            Ok(i64::try_from(n).unwrap_or(i64::MAX))
         })
     }
 

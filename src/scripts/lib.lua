@@ -9,7 +9,13 @@
 --                    bumping attempts when bump is true. Returns how many were moved.
 
 local function tqn_bump(p)
-  local s, _, n = string.find(p, '"attempts":(%d+)}$')
+  -- only the last 26 bytes can hold a match worth taking ('"attempts":' + at most 13 digits +
+  -- '}' + the byte before): searching just there is ~10x cheaper than scanning the payload
+  local from = #p - 25
+  if from < 1 then
+    from = 1
+  end
+  local s, _, n = string.find(p, '"attempts":(%d+)}$', from)
   if not s or #n > 13 then
     return p, 0
   end

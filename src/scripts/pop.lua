@@ -9,12 +9,18 @@
 -- ARGV[4]  "1": move expired reservations back to the ready list (expire/retry_after not null)
 -- ARGV[5]  "1": bump attempts of expired reservations when moving them back (v1 rule)
 -- ARGV[6]  "1": the reserved copy carries attempts + 1 (v3 rule); "0": the popped bytes (v1)
+-- ARGV[7..] members of KEYS[3] to remove first: acknowledgements of finished jobs written behind
+--          (RedisQueue::ack), so a worker's delete rides with its next pop; removed before the
+--          expired reservations are looked at, so an acknowledged job is never handed out again
 -- Returns  {raw, reserved, spliced} when a job was taken: the popped bytes, the member written to
 --          KEYS[3], and 1 if its attempts were bumped by splicing, 0 if it equals raw because raw
 --          does not end in "attempts":N} (the caller may then fix the copy up).
 --          An integer when nothing is ready: the earliest score in KEYS[2] (and in KEYS[3] when
 --          ARGV[4] is "1"), i.e. the unix second something becomes due, or -1 when both are empty;
 --          a blocking caller sleeps until then at most.
+if #ARGV > 6 then
+  redis.call('ZREM', KEYS[3], unpack(ARGV, 7))
+end
 local batch = tonumber(ARGV[3])
 tqn_migrate(KEYS[2], KEYS[1], ARGV[1], batch, false)
 if ARGV[4] == '1' then

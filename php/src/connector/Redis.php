@@ -45,6 +45,12 @@ class Redis extends Connector
     /** @var float `block_for`: seconds pop() waits for a job (0: return at once, as stock without it) */
     private $blockFor;
 
+    /** @var bool `deferred_ack` (default true): a job's delete() rides with the next pop, see RedisJob::delete() */
+    private $deferredAck;
+
+    /** @var \WeakReference[] this process's connectors, by object id, for flushAll() */
+    private static $live = [];
+
     /**
      * @param array $options think-queue 1.x/2.x: the whole `queue` config; 3.x: the connection's config
      */
@@ -54,7 +60,39 @@ class Redis extends Connector
         $this->generation = self::installedGeneration();
         $this->options    = $options;
         $this->blockFor   = max(0.0, (float) ($options['block_for'] ?? 0));
+        $this->deferredAck = (bool) ($options['deferred_ack'] ?? true);
         $this->redisQueue = new RedisQueue(self::nativeOptions($options, $this->generation));
+        self::$live[spl_object_id($this)] = \WeakReference::create($this);
+    }
+
+    /**
+     * Sends the acknowledgements (deferred_ack) that this connector holds back now, instead of
+     * with its next command. Returns how many were sent. Not a think-queue API.
+     */
+    public function flush()
+    {
+        return $this->redisQueue->flush();
+    }
+
+    /**
+     * flush() of every connector alive in this process: e.g. before pcntl_fork() or in a
+     * shutdown function that must see the queue settled. Not a think-queue API.
+     *
+     * @return int how many acknowledgements were sent
+     */
+    public static function flushAll()
+    {
+        $sent = 0;
+        foreach (self::$live as $id => $ref) {
+            $connector = $ref->get();
+            if ($connector === null) {
+                unset(self::$live[$id]);
+                continue;
+            }
+            $sent += $connector->flush();
+        }
+
+        return $sent;
     }
 
     /**
@@ -95,7 +133,7 @@ class Redis extends Connector
         } else {
             unset($options['queue'], $options['retry_after']);
         }
-        unset($options['block_for']);
+        unset($options['block_for'], $options['deferred_ack']);
         $options['dialect'] = $config['dialect'] ?? $generation;
 
         return $options;
@@ -269,6 +307,7 @@ class Redis extends Connector
     private function stopRequestedPop()
     {
         if ($this->generation === 'v1') {
+            $this->redisQueue->close(); // sends acknowledgements held back (deferred_ack)
             exit(0);
         }
 
@@ -283,11 +322,13 @@ class Redis extends Connector
         }
         if ($this->generation === 'v3') {
             // 3.x jobs keep the pop() argument as given, plus the app and the connection name.
-            return new RedisJob($this->redisQueue, $reserved, $queue, $this->app, $this->connection);
+            $job = new RedisJob($this->redisQueue, $reserved, $queue, $this->app, $this->connection);
+        } else {
+            // 1.x/2.x jobs carry the resolved queue name.
+            $job = new RedisJob($this->redisQueue, $reserved, $reserved->getQueue());
         }
 
-        // 1.x/2.x jobs carry the resolved queue name.
-        return new RedisJob($this->redisQueue, $reserved, $reserved->getQueue());
+        return $job->setDeferredAck($this->deferredAck);
     }
 
     /**

@@ -52,6 +52,9 @@ class Redis extends Job
     /** @var bool|null result of bury(): true moved to `<ready>:dead`, false the reservation was gone; null: not buried */
     private $buried;
 
+    /** @var bool delete() written behind (RedisQueue::ack) instead of sent at once (deleteReserved) */
+    private $deferredAck = false;
+
     /**
      * @param string|null $queue      1.x/2.x: the resolved queue name; 3.x: the pop() argument as given
      * @param \think\App|null $app    3.x only
@@ -183,7 +186,28 @@ class Redis extends Job
         }
     }
 
-    /** Acknowledges the job: removes its reservation (a malformed payload: buries it). */
+    /**
+     * Whether delete() is written behind (set by the connector from its `deferred_ack` option,
+     * default true). Not a think-queue API.
+     *
+     * @return $this
+     */
+    public function setDeferredAck($deferred)
+    {
+        $this->deferredAck = (bool) $deferred;
+
+        return $this;
+    }
+
+    /**
+     * Acknowledges the job: removes its reservation (a malformed payload: buries it).
+     * With `deferred_ack` (the default) the removal is written behind: it is sent with this
+     * connection's next command, normally the worker's next pop, in the same round trip (or when
+     * the connector is closed or destroyed), so a job costs one round trip instead of two. Until
+     * then other clients still see the job reserved; a worker killed in between leaves it to come
+     * back after `expire`/`retry_after`, as a worker killed just before delete() would.
+     * `'deferred_ack' => false` sends it at once.
+     */
     public function delete()
     {
         parent::delete();
@@ -193,7 +217,11 @@ class Redis extends Job
 
             return;
         }
-        $this->redisQueue->deleteReserved($this->reservedJob);
+        if ($this->deferredAck) {
+            $this->redisQueue->ack($this->reservedJob);
+        } else {
+            $this->redisQueue->deleteReserved($this->reservedJob);
+        }
     }
 
     /**
