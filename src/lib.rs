@@ -94,7 +94,7 @@ pub use json::{
     MAX_ENCODE_DEPTH,
 };
 pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
-pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE};
+pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE, MAX_PENDING_ACKS};
 pub use scripts::script_source;
 pub use worker::{
     Event, FailReason, FailedJob, FnHandler, Handler, HandlerError, HandlerResult, JobContext, JobInfo, Shutdown, Worker, WorkerStats,

@@ -33,6 +33,83 @@ trait ConnectionCases
         return self::$passwordServer ??= PrivateRedis::start(['--requirepass', 'right-pw']);
     }
 
+    /** A client of its own: admin() sends the connectors' held-back deletes first, this one does not. */
+    private static function bystander(): \Redis
+    {
+        $r = new \Redis();
+        $r->connect('127.0.0.1', TQN_REDIS_PORT, 2.0);
+
+        return $r;
+    }
+
+    private static function reservedKey(string $queue): string
+    {
+        return self::readyKey($queue) . ':reserved';
+    }
+
+    private static function zremCalls(\Redis $r): int
+    {
+        $stats = $r->info('commandstats');
+
+        return isset($stats['cmdstat_zrem']) && preg_match('/calls=(\d+)/', $stats['cmdstat_zrem'], $m) ? (int) $m[1] : 0;
+    }
+
+    public function testDeleteIsWrittenBehindAndRidesWithTheNextPop(): void
+    {
+        $queue = static::makeConnector();
+        $queue->push('Hello', 'one', 'behind');
+        $queue->push('Hello', 'two', 'behind');
+        $first = $queue->pop('behind');
+        $raw = self::bystander();
+        $zrem = self::zremCalls($raw);
+        $first->delete();
+        $this->assertTrue($first->isDeleted());
+        $this->assertSame([$first->getReservedJob()], $raw->zRange(self::reservedKey('behind'), 0, -1), 'held back: nothing sent yet');
+        $this->assertSame($zrem, self::zremCalls($raw));
+        $second = $queue->pop('behind');
+        $this->assertSame([$second->getReservedJob()], $raw->zRange(self::reservedKey('behind'), 0, -1), 'the pop removed it');
+        $this->assertSame($zrem + 1, self::zremCalls($raw), 'one ZREM, inside the pop script');
+        $second->delete();
+        $this->assertSame(1, $queue->flush());
+        $this->assertSame([], $raw->zRange(self::reservedKey('behind'), 0, -1));
+        $this->assertSame(0, $queue->flush());
+    }
+
+    public function testHeldBackDeletesGoOutWithOtherCommandsAndOnDestruction(): void
+    {
+        $queue = static::makeConnector();
+        $queue->push('Hello', 'one', 'behind');
+        $queue->push('Hello', 'two', 'behind');
+        $queue->pop('behind')->delete();
+        $this->assertSame(1, $queue->size('behind'), 'the connector reads its own writes: one ready, none reserved');
+        $raw = self::bystander();
+        $this->assertSame(0, $raw->zCard(self::reservedKey('behind')));
+
+        $queue->pop('behind')->delete();
+        $this->assertSame(1, $raw->zCard(self::reservedKey('behind')));
+        $queue = null; // the connector (and its RedisQueue) is destroyed
+        $this->assertSame(0, $raw->zCard(self::reservedKey('behind')), 'sent on destruction');
+
+        $a = static::makeConnector();
+        $b = static::makeConnector();
+        $a->push('Hello', 'x', 'behind');
+        $b->push('Hello', 'y', 'behind');
+        $a->pop('behind')->delete();
+        $b->pop('behind')->delete();
+        $this->assertSame(2, $raw->zCard(self::reservedKey('behind')));
+        $this->assertSame(2, \think\queue\native\connector\Redis::flushAll());
+        $this->assertSame(0, $raw->zCard(self::reservedKey('behind')));
+    }
+
+    public function testDeferredAckFalseDeletesAtOnce(): void
+    {
+        $queue = static::makeConnector(['deferred_ack' => false]);
+        $queue->push('Hello', 'one', 'at-once');
+        $queue->pop('at-once')->delete();
+        $this->assertSame(0, self::bystander()->zCard(self::reservedKey('at-once')));
+        $this->assertSame(0, $queue->flush());
+    }
+
     public function testDeadRedisThrowsConnectionExceptionAtConstruction(): void
     {
         $port = PrivateRedis::freePort();
