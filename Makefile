@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 EXT := target/release/libthink_queue_native.so
 
-.PHONY: all deps build ext stubs stubs-check demo test test-rust test-php test-mixed install lint fmt clean
+.PHONY: all deps build ext stubs stubs-check demo bench test test-rust test-php test-mixed install lint fmt clean
 
 all: build
 
@@ -36,6 +36,12 @@ stubs-check: deps
 demo: deps ext
 	@./scripts/demo.sh
 
+# Benchmarks (scripts/bench.sh, bench/): stock think-queue algorithm vs the native shim vs the Rust
+# API, alternating in every round against one private redis-server; regenerates BENCHMARKS.md and
+# BENCHMARKS.png. About 10 minutes; BENCH_QUICK=1 for a one-minute smoke test (report in target/bench/quick).
+bench: deps
+	@./scripts/bench.sh
+
 # Everything: clippy (-D warnings, core and extension), Rust tests (unit, integration against a real
 # redis-server, doc tests), then PHPUnit suites with the real extension loaded into the PHP CLI.
 test: deps lint test-rust stubs-check test-php
@@ -65,3 +71,9 @@ clean:
 .PHONY: chaos
 chaos: ext
 	./chaos/run.sh
+
+# Where the time of a pop+delete goes (client CPU, server script time, waiting), native vs stock;
+# PROFILE_CALLGRIND=1 adds the client's instructions per job (needs valgrind).
+.PHONY: profile
+profile: deps
+	@./scripts/profile.sh
