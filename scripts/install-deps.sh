@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the demo and the tests need, only when one is missing.
 # Safe to run repeatedly; needs root (or sudo) on Debian 12 when something has to be installed.
+#   scripts/install-deps.sh          the build, demo and test packages
+#   scripts/install-deps.sh bench    those plus what `make bench` needs: redis-benchmark (redis-tools)
+#                                    and Debian's matplotlib for /usr/bin/python3 (the chart)
 set -euo pipefail
 
 # package -> a file that proves it is installed
@@ -17,6 +20,10 @@ declare -A probe=(
   [php8.2-xml]=/usr/share/doc/php8.2-xml
   [libphp8.2-embed]=/usr/lib/libphp8.2.so
 )
+if [ "${1:-}" = bench ]; then
+  probe[redis-tools]=/usr/bin/redis-benchmark
+  probe[python3-matplotlib]=/usr/lib/python3/dist-packages/matplotlib/__init__.py
+fi
 
 missing=()
 for pkg in "${!probe[@]}"; do

@@ -45,8 +45,8 @@
  * letter at most 5 times, like think-helper >= 3.1.3 Str::random(32).
  *
  * Extras that are not stock API (for tests and the benchmark): lastId(), generation(),
- * redis(), readyKey(), StockJob::getReservedBody(), and getJobId()/payload()/getData() on
- * v1 jobs (stock v1 jobs only have getName()/attempts()/getRawBody()).
+ * redis(), readyKey(), migrateDue() (pop()'s migration alone), StockJob::getReservedBody(), and
+ * getJobId()/payload()/getData() on v1 jobs (stock v1 jobs only have getName()/attempts()/getRawBody()).
  */
 
 namespace tqn\bench;
@@ -221,11 +221,9 @@ final class StockRedisQueue
     {
         $ready = $this->readyKey($queue);
 
+        $this->migrateDue($queue);
+
         if ($this->generation === self::V1) {
-            $this->migrateV1($ready . ':delayed', $ready, false);
-            if ($this->retryAfter !== null) {
-                $this->migrateV1($ready . ':reserved', $ready, true);
-            }
             $raw = $this->redis->lPop($ready);
             if ($raw === false) {
                 return null;
@@ -234,11 +232,6 @@ final class StockRedisQueue
 
             // v1 remembers the resolved name; v1 raw bytes double as the reserved member.
             return new StockJob($this, $raw, $raw, $queue ?: $this->defaultQueue);
-        }
-
-        $this->migrateV3($ready . ':delayed', $ready);
-        if ($this->retryAfter !== null) {
-            $this->migrateV3($ready . ':reserved', $ready);
         }
 
         if ($this->blockFor !== null) {
@@ -267,6 +260,29 @@ final class StockRedisQueue
 
         // v3 keeps the queue argument as given (null stays null; keys resolve to the default).
         return new StockJob($this, $raw, $reserved, $queue);
+    }
+
+    /**
+     * The migration part of pop() alone, for benchmarks: the WATCH/ZRANGEBYSCORE/[MULTI ...
+     * EXEC]/UNWATCH block for :delayed and, when reservations expire, for :reserved, exactly as
+     * pop() sends them, without the LPOP/ZADD that follow there. (Stock 1.x has this as the
+     * public migrateExpiredJobs() per set; stock 3.x as a protected method.)
+     */
+    public function migrateDue($queue = null): void
+    {
+        $ready = $this->readyKey($queue);
+        if ($this->generation === self::V1) {
+            $this->migrateV1($ready . ':delayed', $ready, false);
+            if ($this->retryAfter !== null) {
+                $this->migrateV1($ready . ':reserved', $ready, true);
+            }
+
+            return;
+        }
+        $this->migrateV3($ready . ':delayed', $ready);
+        if ($this->retryAfter !== null) {
+            $this->migrateV3($ready . ':reserved', $ready);
+        }
     }
 
     /** @internal used by StockJob::delete() */

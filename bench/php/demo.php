@@ -83,6 +83,10 @@ namespace tqn\demo {
 
     use tqn\bench\StockJob;
     use tqn\bench\StockRedisQueue;
+    use tqn\bench\ThinkQueueApp;
+    use function tqn\bench\{jobData, leftover, median, rate, readyKey};
+
+    require_once __DIR__ . '/lib.php'; // ThinkQueueApp, boot() and the helpers shared with bench.php
 
     const DEMO_JOB = 'app\job\SendSms';
 
@@ -132,35 +136,9 @@ namespace tqn\demo {
         fwrite(STDERR, $line . "\n");
     }
 
-    function median(array $xs): float
-    {
-        sort($xs);
-        $n = count($xs);
-
-        return $n % 2 ? (float) $xs[intdiv($n, 2)] : ($xs[$n / 2 - 1] + $xs[$n / 2]) / 2;
-    }
-
-    function rate(int $jobs, float $seconds): float
-    {
-        return $seconds > 0 ? $jobs / $seconds : INF;
-    }
-
     function fmtRate(?float $r): string
     {
         return $r === null ? 'n/a' : number_format($r, 0, '.', ',');
-    }
-
-    function readyKey(string $gen, string $queue): string
-    {
-        return $gen === 'v1' ? "queues:$queue" : "{queues:$queue}";
-    }
-
-    /** LLEN + ZCARD + ZCARD of a queue under a generation's keys (checked with our own client). */
-    function leftover(\Redis $admin, string $gen, string $queue): int
-    {
-        $ready = readyKey($gen, $queue);
-
-        return $admin->lLen($ready) + $admin->zCard("$ready:delayed") + $admin->zCard("$ready:reserved");
     }
 
     function pingFloor(\Redis $r, int $n): float
@@ -173,11 +151,6 @@ namespace tqn\demo {
         return (hrtime(true) - $t) / 1e3 / $n; // microseconds per round trip
     }
 
-    function jobData(int $i): array
-    {
-        return ['mobile' => '13800000000', 'n' => $i];
-    }
-
     /** Prints a byte string on its own indented line. */
     function showBytes(string $label, string $bytes): void
     {
@@ -187,139 +160,6 @@ namespace tqn\demo {
     function showJson($value): string
     {
         return json_encode($value, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
-    }
-
-    // -------------------------------------------------------------- think-queue, as an app has it
-
-    /**
-     * The native side: think-queue of generation $gen, configured as a ThinkPHP app is, through
-     * the stand-ins. push($queue, $i) goes through the facade; drain($queue) runs the worker until
-     * the queue is empty.
-     */
-    final class ThinkQueueApp
-    {
-        /** @var string */
-        private $gen;
-        /** @var array the queue config (v1: Config 'queue'; v3: config/queue.php) */
-        public $config;
-        /** @var \think\App|null v3: the app of the current round */
-        private $app;
-
-        public function __construct(string $gen, string $host, int $port)
-        {
-            $this->gen = $gen;
-            $connection = [
-                'host'       => $host,
-                'port'       => $port,
-                'password'   => '',
-                'select'     => 0,
-                'timeout'    => 0,
-                'persistent' => false,
-            ];
-            if ($gen === 'v1') {
-                // ThinkPHP 5.0 application/extra/queue.php / 5.1 config/queue.php
-                $this->config = ['connector' => 'think\queue\native\connector\Redis', 'expire' => 60, 'default' => 'default'] + $connection;
-                \think\Config::set('queue', $this->config);
-            } else {
-                // ThinkPHP 6/8 config/queue.php as think-queue 3.x ships it, with the one changed word
-                $this->config = [
-                    'default'     => 'redis',
-                    'connections' => [
-                        'sync'  => ['type' => 'sync'],
-                        'redis' => ['type' => 'think\queue\native\connector\Redis', 'queue' => 'default'] + $connection,
-                    ],
-                    'failed'      => ['type' => 'none', 'table' => 'failed_jobs'],
-                ];
-            }
-            $this->fresh();
-        }
-
-        /** The config StockRedisQueue gets: what the stock connector of this generation is built from. */
-        public function connectorConfig(): array
-        {
-            return $this->gen === 'v1' ? $this->config : $this->config['connections']['redis'];
-        }
-
-        /** The config lines a user changes, for the output. */
-        public function configLine(): string
-        {
-            return $this->gen === 'v1'
-                ? "queue config: 'connector' => 'think\\queue\\native\\connector\\Redis' (was 'Redis'), expire 60, default 'default'"
-                : "config/queue.php: 'connections' => ['redis' => ['type' => 'think\\queue\\native\\connector\\Redis' (was 'redis'), 'queue' => 'default', ...]]";
-        }
-
-        /**
-         * Before a round (not measured): v1 clears the hook log and the restart key (the facade
-         * keeps its connector for the process, as in ThinkPHP 5); v3 boots a new app (container,
-         * config, events, cache, think-queue's service) and opens its redis connection.
-         */
-        public function fresh(): void
-        {
-            if ($this->gen === 'v1') {
-                \think\Hook::reset();
-                \think\Cache::reset();
-                \think\exception\Handle::$reported = [];
-
-                return;
-            }
-            $app = new \think\App();
-            $app->instance('config', (new \think\Config())->set($this->config, 'queue'));
-            $app->bind('event', QuietEvent::class);
-            $app->bind(\think\Event::class, QuietEvent::class);
-            $app->bind('cache', \think\Cache::class);
-            (new \think\queue\Service($app))->register();
-            $app->bind(\think\queue\Worker::class, IdleStopWorker::class);
-            $app->make(\think\Queue::class)->connection('redis'); // connect now, not inside the timing
-            $this->app = $app;
-        }
-
-        /** @return mixed what the facade's push returns (the job id) */
-        public function push(string $job, $data, string $queue)
-        {
-            return $this->gen === 'v1'
-                ? \think\Queue::push($job, $data, $queue)
-                : \think\facade\Queue::push($job, $data, $queue);
-        }
-
-        /** Runs the worker on $queue until it finds it empty. */
-        public function drain(string $queue): void
-        {
-            if ($this->gen === 'v1') {
-                // the loop of `php think queue:work --queue NAME --daemon --sleep 0`
-                $worker = new \think\queue\Worker();
-                while ($worker->pop($queue, 0, 0, 0)['job'] !== null) {
-                }
-
-                return;
-            }
-            // `php think queue:work redis --queue NAME --sleep 0`: Worker::daemon until idle
-            $worker = $this->app->make(\think\queue\Worker::class);
-            try {
-                $worker->daemon('redis', $queue, 0, 0, 0, 128, 60);
-            } catch (\think\queue\command\WorkerStopped $e) {
-                if ($e->getCode() !== 0) {
-                    throw new \RuntimeException("the worker stopped with status {$e->getCode()}");
-                }
-            }
-        }
-
-        /** One job of `php think queue:work --once` (v1: without --daemon). */
-        public function workOnce(string $queue): void
-        {
-            if ($this->gen === 'v1') {
-                (new \think\queue\Worker())->pop($queue, 0, 0, 0);
-            } else {
-                $this->app->make(\think\queue\Worker::class)->runNextJob('redis', $queue, 0, 0, 0);
-            }
-        }
-
-        /** Exceptions the worker caught and reported (v3 reports handler errors; v1 rethrows them). */
-        public function reported(): array
-        {
-            return $this->gen === 'v1'
-                ? \think\exception\Handle::$reported
-                : $this->app->make(\think\exception\Handle::class)->reported;
-        }
     }
 
     // ------------------------------------------------------------------------------ the rounds
@@ -398,6 +238,7 @@ namespace tqn\demo {
         showBytes("RPUSH $ready", $bytes[0] ?? '(nothing)');
         Tally::$interop = [];
         $tq->workOnce($queue);
+        $tq->call('getRedisQueue')->flush(); // the job's delete() is written behind (deferred_ack): send it now
         $seen = Tally::$interop[0] ?? null;
         if ($seen === null) {
             $failures[] = "$gen interop: the shim worker ran no job pushed by stock";
@@ -424,6 +265,8 @@ namespace tqn\demo {
 namespace tqn\demo {
 
     use tqn\bench\StockRedisQueue;
+    use tqn\bench\ThinkQueueApp;
+    use function tqn\bench\{boot, leftover, median, rate};
 
     $labels = ['v1' => 'think-queue 1.x/2.x (ThinkPHP 5.0/5.1), keys queues:NAME',
                'v3' => 'think-queue 3.x (ThinkPHP 6/8), keys {queues:NAME}'];
@@ -441,35 +284,7 @@ namespace tqn\demo {
     $jobs   = max(1, (int) (getenv('DEMO_JOBS') ?: 10000));
     $rounds = max(1, (int) (getenv('DEMO_ROUNDS') ?: 3));
 
-    $root = dirname(__DIR__, 2);
-    require $root . "/tests/php/$gen/thinkqueue/load.php"; // the think-queue classes of this generation
-    require $root . '/php/autoload.php';                    // the shims: think\queue\native\connector\Redis, job\Redis
-    require __DIR__ . '/StockRedisQueue.php';               // the baseline
-
-    if ($gen === 'v3') {
-        // Declared here, once the stand-ins they extend can be loaded.
-
-        /** The framework's event dispatcher: the stand-in also keeps every event for tests; this one does not. */
-        final class QuietEvent extends \think\Event
-        {
-            public function trigger($event, $params = null)
-            {
-                $results         = parent::trigger($event, $params);
-                $this->triggered = [];
-
-                return $results;
-            }
-        }
-
-        /** A worker whose idle sleep runs `php think queue:restart`, so the daemon ends once the queue is empty. */
-        final class IdleStopWorker extends \think\queue\Worker
-        {
-            public function sleep($seconds)
-            {
-                $this->cache->set('think:queue:restart', microtime(true));
-            }
-        }
-    }
+    boot($gen); // think-queue stand-ins of this generation, the shims, the baseline (lib.php)
 
     $native = extension_loaded('think_queue_native') && class_exists('think\queue\native\RedisQueue', false);
     if (!$native) {
@@ -578,8 +393,8 @@ namespace tqn\demo {
 
     $rows = [
         'push'  => ['push (1 job per call)', '1', '1'],
-        'drain' => ['worker: pop + fire + delete', '9', '2'],
-        'both'  => ['push, then worker (end to end)', '10', '3'],
+        'drain' => ['worker: pop + fire + delete', '9', '1'],
+        'both'  => ['push, then worker (end to end)', '10', '2'],
     ];
     $rtt = median($pings);
     echo "\n$gen: {$labels[$gen]}; median of $rounds rounds x $jobs jobs\n";
@@ -605,7 +420,8 @@ namespace tqn\demo {
     echo "  (native = think-queue facade push and think\\queue\\Worker with handler resolution, through the shim;\n"
         . "   baseline = a bare loop over the stock algorithm, without think-queue's worker overhead.\n"
         . "   Round trips by design: stock pop = WATCH, ZRANGEBYSCORE, UNWATCH for :delayed and again for\n"
-        . "   :reserved, LPOP, ZADD = 8, plus ZREM on delete; native pop = one script, delete = ZREM.)\n";
+        . "   :reserved, LPOP, ZADD = 8, plus ZREM on delete; native pop = one script, which also carries\n"
+        . "   the previous job's delete (written behind: the shim's default deferred_ack).)\n";
 
     if (!$native) {
         echo "\nnative: not measured (extension not loaded)\n";

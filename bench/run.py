@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""The driver of `make bench` (started by scripts/bench.sh, which builds, starts one private
+redis-server and exports REDIS_PORT / REDIS_URL): runs every measurement in its own process,
+alternating baseline / native / rust within each round, and appends one JSON line per result to
+the results file. Standard library only.
+
+    REDIS_PORT=P REDIS_URL=redis://127.0.0.1:P/0 BENCH_EXT=target/release/libthink_queue_native.so \
+        /usr/bin/python3 bench/run.py target/bench/results.jsonl
+
+Environment: BENCH_ROUNDS (5), BENCH_JOBS (10000), BENCH_QUICK=1 (tiny sizes: a smoke test),
+BENCH_PHASES (comma list of meta,ping,monitor,throughput,pickup,memory,json,cluster; default all),
+BENCH_SKIP_JSON=1, BENCH_SKIP_CLUSTER=1, PHP (php).
+
+Phases:
+  ping        redis-benchmark -c 1 PING (one round trip) and -P 64 (pipelined), at start and end
+  monitor     MONITOR of each operation on 3 jobs, baseline and native; the baseline's command
+              stream is compared with stock's (wire spec section 4)
+  throughput  push, later, bulk, pop+delete, worker, migrate; BENCH_ROUNDS rounds of
+              baseline, native, rust (A B C A B C ...)
+  pickup      idle worker + producer process: push-to-fire latency
+  memory      a worker process over 100,000 jobs: RSS after 1,000 and at the end
+  json        scripts/bench-json.sh when present (JSON encoder micro-benchmark)
+  cluster     scripts/bench-cluster.sh when present
+Progress goes to stderr (one line, rewritten in place on a terminal).
+"""
+
+import json
+import os
+import platform
+import random
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GENS = ["v1", "v3"]
+OPS = ["push", "later", "bulk", "pop", "worker", "migrate"]
+SIDES = ["baseline", "native", "rust"]
+
+
+def env_int(name, default):
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+ROUNDS = env_int("BENCH_ROUNDS", 2 if QUICK else 5)
+JOBS = env_int("BENCH_JOBS", 500 if QUICK else 10000)
+SIZES = {
+    "push": JOBS,
+    "later": JOBS,
+    "pop": JOBS,
+    "worker": JOBS,
+    "bulk": 1000 if QUICK else 10000,
+    "migrate": 2000 if QUICK else 20000,
+    "memory": 3000 if QUICK else 100000,
+    "rss_at": 300 if QUICK else 1000,
+    "pickup_fast": 30 if QUICK else 1000,    # samples, native / rust / stock BLPOP (block_for)
+    "pickup_sleep": 3 if QUICK else 15,      # samples, stock sleep loop (--sleep 3)
+    "ping_n": 10000 if QUICK else 100000,
+    "ping_pipe_n": 100000 if QUICK else 1000000,
+}
+PICKUP_SLEEP = 3          # stock's default --sleep, both generations
+PICKUP_BLOCK_FOR = 5      # block_for of the native side and of stock 3.x's BLPOP variant
+FAST_GAP_MS = (2, 20)     # random gaps between pushes when the worker blocks
+SLOW_GAP_MS = (0, 3000)   # ... when it polls every 3 s
+
+
+class Runner:
+    def __init__(self, out_path):
+        self.out_path = out_path
+        self.out = open(out_path, "w")
+        self.port = os.environ["REDIS_PORT"]
+        self.url = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{self.port}/0")
+        self.ext = os.environ.get("BENCH_EXT") or os.path.join(ROOT, "target/release/libthink_queue_native.so")
+        self.php = os.environ.get("PHP", "php")
+        self.rust_bin = os.path.join(ROOT, "target/release/examples/bench")
+        self.t0 = time.time()
+        self.step = 0
+        self.total = 0
+        self.tty = sys.stderr.isatty()
+        self.errors = 0
+        self.last_len = 0
+
+    # ------------------------------------------------------------------ output
+    def record(self, obj):
+        self.out.write(json.dumps(obj, sort_keys=False) + "\n")
+        self.out.flush()
+
+    def progress(self, text, done=False):
+        el = int(time.time() - self.t0)
+        line = f"[bench {self.step:>3}/{self.total} {el // 60}m{el % 60:02d}s] {text}"
+        if self.tty:
+            pad = max(0, self.last_len - len(line))
+            sys.stderr.write("\r" + line + " " * pad + ("\n" if done else ""))
+            self.last_len = 0 if done else len(line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def note(self, text):
+        if self.tty and self.last_len:
+            sys.stderr.write("\n")
+            self.last_len = 0
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    # ------------------------------------------------------------------ processes
+    def php_cmd(self, op, side, gen, **kv):
+        return [self.php, "-d", f"extension={self.ext}", os.path.join(ROOT, "bench/php/bench.php"), op, side, gen] + [
+            f"{k}={v}" for k, v in kv.items()
+        ]
+
+    def rust_cmd(self, op, gen, **kv):
+        return [self.rust_bin, op, gen, f"url={self.url}"] + [f"{k}={v}" for k, v in kv.items()]
+
+    def cmd_for(self, op, side, gen, **kv):
+        return self.rust_cmd(op, gen, **kv) if side == "rust" else self.php_cmd(op, side, gen, **kv)
+
+    def run_json(self, cmd, what, timeout=900):
+        """Runs cmd, returns the JSON object of its last stdout line (None on failure, recorded)."""
+        try:
+            p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(what, f"timed out after {timeout} s", cmd)
+            return None
+        lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
+        if p.returncode != 0 or not lines:
+            self.fail(what, (p.stderr.strip() or p.stdout.strip())[-600:] or f"exit {p.returncode}", cmd)
+            return None
+        return json.loads(lines[-1])
+
+    def fail(self, what, message, cmd=None):
+        self.errors += 1
+        self.note(f"!! {what}: {message}")
+        self.record({"bench": "error", "what": what, "message": message, "cmd": " ".join(shlex.quote(c) for c in (cmd or []))})
+
+    # ------------------------------------------------------------------ phases
+    def meta(self):
+        def sh(cmd):
+            try:
+                return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30, shell=True).stdout.strip()
+            except Exception:  # noqa: BLE001 - informational only
+                return ""
+
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
+                cpu = m.group(1).strip() if m else ""
+        except OSError:
+            pass
+        php = sh(f"{shlex.quote(self.php)} -r 'echo PHP_VERSION, \" phpredis \", phpversion(\"redis\");'")
+        extv = sh(f"{shlex.quote(self.php)} -d extension={shlex.quote(self.ext)} -r 'echo \\think\\queue\\native\\version();'")
+        self.record({
+            "bench": "meta",
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "git_commit": sh("git rev-parse --short HEAD"),
+            "git_dirty": bool(sh("git status --porcelain --untracked-files=no")),
+            "nproc": os.cpu_count(),
+            "cpu": cpu,
+            "kernel": platform.release(),
+            "redis": sh("redis-server --version | sed -n 's/.*v=\\([^ ]*\\).*/\\1/p'"),
+            "php": php,
+            "extension": extv,
+            "rustc": sh("rustc --version"),
+            "quick": QUICK,
+            "rounds": ROUNDS,
+            "sizes": SIZES,
+            "pickup": {"sleep": PICKUP_SLEEP, "block_for": PICKUP_BLOCK_FOR, "fast_gap_ms": FAST_GAP_MS, "slow_gap_ms": SLOW_GAP_MS},
+            "command": ("BENCH_QUICK=1 " if QUICK else "") + "make bench",
+        })
+
+    def ping(self, when):
+        res = {"bench": "ping", "when": when}
+        for key, args, n in (("single", [], SIZES["ping_n"]), ("pipelined", ["-P", "64"], SIZES["ping_pipe_n"])):
+            self.step += 1
+            self.progress(f"ping floor ({when}): redis-benchmark -c 1 {' '.join(args)} PING")
+            cmd = ["redis-benchmark", "-p", str(self.port), "-c", "1", "-n", str(n), "-t", "ping_mbulk", "--csv"] + args
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                row = [l for l in p.stdout.splitlines() if "PING_MBULK" in l][-1]
+                rps = float(row.split(",")[1].strip('"'))
+            except Exception as e:  # noqa: BLE001
+                self.fail(f"ping {key}", str(e), cmd)
+                return
+            res[f"{key}_rps"] = rps
+        res["rtt_us"] = 1e6 / res["single_rps"]
+        self.record(res)
+        # the same floor as each client library sees it (for reference; round trips per job use redis-benchmark's)
+        for side in ("native", "rust"):
+            label = "phpredis" if side == "native" else "Rust"
+            self.progress(f"ping floor ({when}): {label} PING loop")
+            cmd = self.rust_cmd("ping", "v3", jobs=SIZES["ping_n"] // 2) if side == "rust" else self.php_cmd("ping", "x", "v3", jobs=SIZES["ping_n"] // 2)
+            got = self.run_json(cmd, f"ping {label}")
+            if got is not None:
+                got["when"] = when
+                self.record(got)
+        self.progress(f"ping floor ({when}): {res['rtt_us']:.1f} us per round trip, pipelined {res['pipelined_rps']:,.0f}/s", done=True)
+
+    def monitor(self):
+        for gen in GENS:
+            for op in OPS:
+                for side in ("baseline", "native"):
+                    self.step += 1
+                    self.progress(f"MONITOR check {gen} {op} {side}")
+                    self.monitor_one(gen, op, side)
+        self.progress("MONITOR check done", done=True)
+
+    def monitor_one(self, gen, op, side, n=3):
+        fd, path = tempfile.mkstemp(prefix="tqn-monitor-", suffix=".txt")
+        os.close(fd)
+        mon = None
+        try:
+            with open(path, "w") as f:
+                mon = subprocess.Popen(["redis-cli", "-p", str(self.port), "monitor"], stdout=f, stderr=subprocess.DEVNULL)
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    with open(path) as r:
+                        if r.read(2) == "OK":
+                            break
+                    time.sleep(0.02)
+                queue = f"tqn-bench-monitor-{op}-{side}"
+                res = self.run_json(self.php_cmd(op, side, gen, jobs=n, warm=2, mark=1, queue=queue), f"monitor {gen} {op} {side}")
+                time.sleep(0.3)
+        finally:
+            if mon is not None:
+                mon.terminate()
+                try:
+                    mon.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    mon.kill()
+                    mon.wait()
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+        os.unlink(path)
+        if res is None:
+            return
+        client, lua = parse_monitor(lines)
+        ready = f"queues:{queue}" if gen == "v1" else "{queues:" + queue + "}"
+        roles = {ready: "R", ready + ":delayed": "D", ready + ":reserved": "S"}
+        seq = [(c, roles.get(k, k)) for c, k in client]
+        expected = stock_sequence(op, gen, n) if side == "baseline" else None
+        self.record({
+            "bench": "monitor", "dialect": gen, "op": op, "side": side, "jobs": n,
+            "client_commands": len(seq), "lua_commands": len(lua),
+            "sequence": [f"{c} {k}".strip() for c, k in seq],
+            "lua": [f"{c} {roles.get(k, k)}".strip() for c, k in lua],
+            "expected": [f"{c} {k}".strip() for c, k in expected] if expected is not None else None,
+            "matches_stock": (seq == expected) if expected is not None else None,
+        })
+        if expected is not None and seq != expected:
+            self.fail(f"monitor {gen} {op} baseline", "command stream differs from stock's: " + " | ".join(f"{c} {k}" for c, k in seq[:30]))
+
+    def throughput(self):
+        for gen in GENS:
+            for op in OPS:
+                n = SIZES[op]
+                for r in range(1, ROUNDS + 1):
+                    for side in SIDES:
+                        self.step += 1
+                        self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} ...")
+                        res = self.run_json(self.cmd_for(op, side, gen, jobs=n, round=r), f"{gen} {op} {side} round {r}")
+                        if res is not None:
+                            self.record(res)
+                            self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} {res['jobs_per_s']:>12,.0f} jobs/s")
+        self.progress("throughput done", done=True)
+
+    def pickup(self):
+        for gen in GENS:
+            sides = [("baseline", SIZES["pickup_sleep"], SLOW_GAP_MS)]
+            if gen == "v3":
+                sides.append(("baseline_blpop", SIZES["pickup_fast"], FAST_GAP_MS))
+            sides += [("native", SIZES["pickup_fast"], FAST_GAP_MS), ("rust", SIZES["pickup_fast"], FAST_GAP_MS)]
+            for side, samples, gap in sides:
+                self.step += 1
+                est = samples * (sum(gap) / 2 + (1500 if gap == SLOW_GAP_MS else 1)) / 1000
+                self.progress(f"{gen} pickup {side:<14} {samples} jobs, gaps {gap[0]}-{gap[1]} ms (~{est:.0f} s)")
+                res = self.pickup_one(gen, side, samples, gap)
+                if res is not None:
+                    self.record(res)
+                    self.progress(f"{gen} pickup {side:<14} p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
+        self.progress("pickup done", done=True)
+
+    def pickup_one(self, gen, side, samples, gap):
+        queue = f"tqn-bench-pickup-{side}"
+        fd, ready = tempfile.mkstemp(prefix="tqn-bench-ready-")
+        os.close(fd)
+        os.unlink(ready)
+        kv = {"samples": samples, "queue": queue, "ready": ready}
+        if side == "native":
+            kv["block_for"] = PICKUP_BLOCK_FOR
+        if side == "baseline_blpop":
+            kv["block_for"] = PICKUP_BLOCK_FOR
+        if side in ("baseline", "native", "baseline_blpop"):
+            kv["sleep"] = PICKUP_SLEEP
+        cmd = self.cmd_for("pickup-worker", side, gen, **kv)
+        worker = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 30
+            while not os.path.exists(ready) and worker.poll() is None and time.time() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.3)  # the worker reaches its first pop / wait
+            prod = self.run_json(self.php_cmd("pickup-producer", "producer", gen, samples=samples, queue=queue, gap=f"{gap[0]}:{gap[1]}"),
+                                 f"{gen} pickup producer for {side}", timeout=600)
+            try:
+                out, err = worker.communicate(timeout=60 + PICKUP_SLEEP + PICKUP_BLOCK_FOR)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                out, err = worker.communicate()
+                self.fail(f"{gen} pickup {side}", "the worker did not finish", cmd)
+                return None
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            if os.path.exists(ready):
+                os.unlink(ready)
+        lines = [l for l in out.splitlines() if l.startswith("{")]
+        if worker.returncode != 0 or not lines or prod is None:
+            self.fail(f"{gen} pickup {side}", (err.strip() or out.strip())[-600:] or f"exit {worker.returncode}", cmd)
+            return None
+        res = json.loads(lines[-1])
+        res["op"] = "pickup"
+        res["gap_ms"] = list(gap)
+        if side in ("native", "baseline_blpop"):
+            res["block_for"] = PICKUP_BLOCK_FOR
+        return res
+
+    def memory(self):
+        n = SIZES["memory"]
+        for gen in GENS:
+            for side in SIDES:
+                self.step += 1
+                queue = f"tqn-bench-memory-{side}"
+                self.progress(f"{gen} memory {side:<8} prefill {n:,} jobs")
+                if self.run_json(self.php_cmd("prefill", "prefill", gen, jobs=n, queue=queue), f"{gen} memory prefill") is None:
+                    continue
+                self.progress(f"{gen} memory {side:<8} worker over {n:,} jobs ...")
+                res = self.run_json(self.cmd_for("memory", side, gen, jobs=n, queue=queue, rss_at=SIZES["rss_at"]), f"{gen} memory {side}")
+                if res is not None:
+                    self.record(res)
+                    self.progress(f"{gen} memory {side:<8} RSS {res['rss_start_kb']:,} -> {res['rss_end_kb']:,} KiB, {res['jobs_per_s']:,.0f} jobs/s")
+        self.progress("memory done", done=True)
+
+    def external(self, name, script, skip_var, bench_key):
+        path = os.path.join(ROOT, script)
+        if os.environ.get(skip_var) == "1":
+            self.record({"bench": "external", "name": name, "status": f"{skip_var}=1"})
+            return
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            self.record({"bench": "external", "name": name, "status": f"{script} is not there"})
+            return
+        self.step += 1
+        self.progress(f"{name}: {script} ...")
+        t = time.time()
+        try:
+            p = subprocess.run([path], cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True, timeout=3600)
+        except subprocess.TimeoutExpired:
+            self.fail(name, f"{script} timed out")
+            return
+        got = 0
+        for line in p.stdout.splitlines():
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if obj.get("bench") == bench_key:
+                self.record(obj)
+                got += 1
+        status = f"ran in {time.time() - t:.0f} s, {got} result line(s)"
+        if p.returncode != 0:
+            status += f", exit status {p.returncode}"
+            self.fail(name, f"{script} exited with {p.returncode}")
+        self.record({"bench": "external", "name": name, "status": status})
+        self.progress(f"{name}: {status}", done=True)
+
+
+def parse_monitor(lines):
+    """Client commands and Lua-internal commands between the ECHO markers, without the admin
+    connection that sent them (nor the auxiliary ones named tqn-bench-aux): [(CMD, first key)]."""
+    rx = re.compile(r'^\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$')
+    client, lua, inside, admin, aux = [], [], False, None, set()
+    for line in lines:
+        m = rx.match(line)
+        if not m:
+            continue
+        addr, rest = m.group(1), m.group(2)
+        args = re.findall(r'"((?:[^"\\]|\\.)*)"', rest)
+        if not args:
+            continue
+        cmd = args[0].upper()
+        if cmd == "CLIENT" and len(args) > 2 and args[1].lower() == "setname" and args[2] == "tqn-bench-aux":
+            aux.add(addr)
+            continue
+        if cmd == "ECHO" and len(args) > 1 and args[1] == "tqn-bench-begin":
+            inside, admin = True, addr
+            continue
+        if cmd == "ECHO" and len(args) > 1 and args[1] == "tqn-bench-end":
+            inside = False
+            continue
+        if not inside or addr == admin or addr in aux:
+            continue
+        key = ""
+        if cmd in ("EVALSHA", "EVAL") and len(args) > 3:
+            key = args[3]
+        elif len(args) > 1 and cmd not in ("MULTI", "EXEC", "UNWATCH", "DISCARD", "PING", "SCRIPT"):
+            key = args[1]
+        (lua if addr == "lua" else client).append((cmd, unescape(key)))
+    return client, lua
+
+
+def unescape(s):
+    return s.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def stock_sequence(op, gen, n):
+    """The commands stock think-queue sends for `op` over n jobs (wire spec section 4), as
+    (COMMAND, key role): R ready list, D :delayed, S :reserved."""
+    migrate = [("WATCH", "D"), ("ZRANGEBYSCORE", "D"), ("UNWATCH", ""), ("WATCH", "S"), ("ZRANGEBYSCORE", "S"), ("UNWATCH", "")]
+    if op in ("push", "bulk"):
+        return [("RPUSH", "R")] * n
+    if op == "later":
+        return [("ZADD", "D")] * n
+    if op in ("pop", "worker"):
+        return (migrate + [("LPOP", "R"), ("ZADD", "S"), ("ZREM", "S")]) * n + migrate + [("LPOP", "R")]
+    if op == "migrate":
+        remove = "ZREMRANGEBYSCORE" if gen == "v1" else "ZREMRANGEBYRANK"
+        return [("WATCH", "D"), ("ZRANGEBYSCORE", "D"), ("MULTI", ""), (remove, "D"), ("RPUSH", "R"), ("EXEC", ""), ("UNWATCH", ""),
+                ("WATCH", "S"), ("ZRANGEBYSCORE", "S"), ("UNWATCH", "")]
+    return None
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = sys.argv[1]
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    phases = [p.strip() for p in os.environ.get("BENCH_PHASES", "meta,ping,monitor,throughput,pickup,memory,json,cluster").split(",") if p.strip()]
+    r = Runner(out)
+    random.seed()
+    # steps, for the progress line
+    total = 0
+    if "ping" in phases:
+        total += 4
+    if "monitor" in phases:
+        total += len(GENS) * len(OPS) * 2
+    if "throughput" in phases:
+        total += len(GENS) * len(OPS) * ROUNDS * len(SIDES)
+    if "pickup" in phases:
+        total += 3 + 4
+    if "memory" in phases:
+        total += len(GENS) * len(SIDES)
+    total += sum(1 for p in ("json", "cluster") if p in phases)
+    r.total = total
+    if "meta" in phases:
+        r.meta()
+    if "ping" in phases:
+        r.ping("start")
+    if "monitor" in phases:
+        r.monitor()
+    if "throughput" in phases:
+        r.throughput()
+    if "pickup" in phases:
+        r.pickup()
+    if "memory" in phases:
+        r.memory()
+    if "ping" in phases:
+        r.ping("end")
+    if "json" in phases:
+        r.external("JSON encoder micro-benchmark", "scripts/bench-json.sh", "BENCH_SKIP_JSON", "json")
+    if "cluster" in phases:
+        r.external("Cluster", "scripts/bench-cluster.sh", "BENCH_SKIP_CLUSTER", "cluster")
+    r.record({"bench": "meta_end", "seconds": round(time.time() - r.t0, 1), "errors": r.errors})
+    r.note(f"bench: {r.errors} error(s), {time.time() - r.t0:.0f} s; results in {os.path.relpath(out, ROOT)}")
+    return 1 if r.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
