@@ -38,7 +38,7 @@ demo: deps ext
 
 # Benchmarks (scripts/bench.sh, bench/): stock think-queue algorithm vs the native shim vs the Rust
 # API, alternating in every round against one private redis-server; regenerates BENCHMARKS.md and
-# BENCHMARKS.png. About 10 minutes; BENCH_QUICK=1 for a one-minute smoke test (report in target/bench/quick).
+# BENCHMARKS.png. About 8 minutes; BENCH_QUICK=1 for a one-minute smoke test (report in target/bench/quick).
 bench: deps
 	@./scripts/bench.sh
 

@@ -97,6 +97,18 @@ class Results:
             return None
         return {"median": med(rs), "min": min(rs), "max": max(rs), "n": len(rs)}
 
+    def spread(self, gen):
+        """(max/min, op, side) of the side and operation whose rounds differ most."""
+        best = None
+        for op in OPS:
+            for side in SIDES:
+                s = self.stat(gen, op, side)
+                if s and s["n"] > 1 and s["min"] > 0:
+                    x = s["max"] / s["min"]
+                    if best is None or x > best[0]:
+                        best = (x, op, side)
+        return best
+
     def rt_per_job(self, rate):
         rtt = self.rtt_us()
         if rate is None or not rtt:
@@ -219,6 +231,9 @@ METHOD = """\
 - Round trips per job = (1 / jobs per second) / the single-client PING round trip: the time of a
   job in units of the physical floor (client CPU time included), not a count of commands; the
   MONITOR table has the command counts.
+- The baseline is leaner than stock's PHP: it has stock's Redis commands but not stock 3.x's
+  reconnecting proxy around every phpredis call nor its Carbon time objects, so it is, if
+  anything, faster than real stock think-queue, and the ratios understate the gain.
 """
 
 
@@ -282,7 +297,7 @@ def report(res, out_dir, results_path):
         add("")
         add("**BENCH_QUICK=1: tiny sizes for a smoke test; these figures are not meaningful.**")
     add("")
-    add("Reproduce: `make bench` (about 10 minutes; `BENCH_ROUNDS`, `BENCH_JOBS`, `BENCH_QUICK=1` for a smoke test; "
+    add("Reproduce: `make bench` (about 8 minutes; `BENCH_ROUNDS`, `BENCH_JOBS`, `BENCH_QUICK=1` for a smoke test; "
         "see README.md, section Benchmarks). Raw results: one JSON line each in `target/bench/results.jsonl`.")
     add("")
     add("![jobs/s per operation, stock baseline vs native vs Rust](BENCHMARKS.png)")
@@ -336,6 +351,11 @@ def report(res, out_dir, results_path):
                       "Rust / baseline", "round trips per job (baseline / native / Rust)"], rows))
         add("")
         add("jobs/s: median [min–max] over the rounds. Ratios: median [min–max] of the per-round ratios.")
+        spread = res.spread(gen)
+        if spread:
+            x, op, side = spread
+            add(f"Largest round-to-round spread in this table: {x:.2f}× ({OP_SHORT[op]}, {SIDE_LABEL[side]})"
+                + (": the machine was busy during some rounds; read the medians as indicative." if x > 1.5 else "."))
         add("")
 
     # monitor
@@ -374,13 +394,19 @@ def report(res, out_dir, results_path):
                 "native": f"shim with `block_for` {p.get('block_for', 5)} (blocking wait, atomic pop), same worker, `--sleep {p.get('sleep', 3)}`",
                 "rust": "Rust `Worker` (waits with `pop_blocking`)",
             }[s]
-            rows.append((GEN_SHORT[g], SIDE_LABEL.get(s, s), how, p["samples"], f"{p['gap_ms'][0]}–{p['gap_ms'][1]} ms",
-                         f"{p['p50_ms']:.2f} ms", f"{p['p99_ms']:.2f} ms", f"{p['max_ms']:.2f} ms"))
-        add(md_table(["gen", "side", "worker", "samples", "gaps between pushes (random)", "p50", "p99", "max"], rows,
-                     ["l", "l", "l", "r", "r", "r", "r", "r"]))
+            rp = p.get("round_p99_ms")
+            rows.append((GEN_SHORT[g], SIDE_LABEL.get(s, s), how,
+                         f"{p['samples']:,}" + (f" ({p['rounds']} rounds)" if p.get("rounds", 1) > 1 else ""),
+                         f"{p['gap_ms'][0]}–{p['gap_ms'][1]} ms", f"{p['p50_ms']:.2f} ms", f"**{p['p99_ms']:.2f} ms**",
+                         f"{min(rp):.2f}–{max(rp):.2f} ms" if rp else "", f"{p['max_ms']:.2f} ms"))
+        add(md_table(["gen", "side", "worker", "samples", "gaps between pushes (random)", "p50", "p99", "p99 of each round", "max"], rows,
+                     ["l", "l", "l", "r", "r", "r", "r", "r", "r"]))
         add("")
-        add("Latency = the moment the handler starts minus the producer's clock just before its push (one RPUSH, "
-            "the same producer for every side). p99 is the nearest-rank percentile: with 15 samples it is the largest one.")
+        add("Latency = the moment the handler starts minus the producer's clock just before its push (one RPUSH by a "
+            "separate PHP process, the same producer for every side). The blocking workers (native, Rust, stock BLPOP) run "
+            "in rounds that alternate between them and their samples are pooled; the sleeping stock worker runs once. "
+            "Percentiles are nearest-rank: with 15 samples p99 is the largest one. On a shared machine p99 is what "
+            "moves most: a busy spell of the other processes shows up there first.")
         add("")
 
     # memory
@@ -429,6 +455,11 @@ def report(res, out_dir, results_path):
             rows.append((c.get("setup", "?"), fmt_rate(c.get("jobs_per_s")), ", ".join(f"{k} {v}" for k, v in extra.items())))
         add(md_table(["setup", "jobs/s", "details"], rows, ["l", "r", "l"]))
         add("")
+        single = [c["jobs_per_s"] for c in res.cluster if c.get("setup") == "single" and c.get("jobs_per_s")]
+        multi = [c["jobs_per_s"] for c in res.cluster if c.get("setup") not in (None, "single") and c.get("jobs_per_s")]
+        if single and multi:
+            add(f"Best multi-node setup / single server: {fmt_ratio(max(multi) / med(single))}.")
+            add("")
         add(f"From `scripts/bench-cluster.sh`: {res.external.get('Cluster', '')}.")
     else:
         add(f"Not run: {res.external.get('Cluster', 'not part of this run (BENCH_PHASES)')}.")

@@ -12,7 +12,8 @@ BENCH_PHASES (comma list of meta,ping,monitor,throughput,pickup,memory,json,clus
 BENCH_SKIP_JSON=1, BENCH_SKIP_CLUSTER=1, PHP (php).
 
 Phases:
-  ping        redis-benchmark -c 1 PING (one round trip) and -P 64 (pipelined), at start and end
+  ping        redis-benchmark -c 1 PING (one round trip) and -P 64 (pipelined), at the start, after
+              the throughput rounds and at the end (plus the same loop from phpredis and from Rust)
   monitor     MONITOR of each operation on 3 jobs, baseline and native; the baseline's command
               stream is compared with stock's (wire spec section 4)
   throughput  push, later, bulk, pop+delete, worker, migrate; BENCH_ROUNDS rounds of
@@ -272,19 +273,39 @@ class Runner:
         self.progress("throughput done", done=True)
 
     def pickup(self):
+        """The sleep-based stock worker once (its latency is set by its 3 s sleep); the blocking
+        ones (native, rust, stock 3.x BLPOP) in BENCH_ROUNDS rounds that alternate between them,
+        samples pooled, so a busy spell of the machine hits them alike."""
         for gen in GENS:
-            sides = [("baseline", SIZES["pickup_sleep"], SLOW_GAP_MS)]
-            if gen == "v3":
-                sides.append(("baseline_blpop", SIZES["pickup_fast"], FAST_GAP_MS))
-            sides += [("native", SIZES["pickup_fast"], FAST_GAP_MS), ("rust", SIZES["pickup_fast"], FAST_GAP_MS)]
-            for side, samples, gap in sides:
-                self.step += 1
-                est = samples * (sum(gap) / 2 + (1500 if gap == SLOW_GAP_MS else 1)) / 1000
-                self.progress(f"{gen} pickup {side:<14} {samples} jobs, gaps {gap[0]}-{gap[1]} ms (~{est:.0f} s)")
-                res = self.pickup_one(gen, side, samples, gap)
-                if res is not None:
-                    self.record(res)
-                    self.progress(f"{gen} pickup {side:<14} p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
+            side = "baseline"
+            samples, gap = SIZES["pickup_sleep"], SLOW_GAP_MS
+            self.step += 1
+            self.progress(f"{gen} pickup {side:<14} {samples} jobs, gaps {gap[0]}-{gap[1]} ms (~{samples * 3} s)")
+            res = self.pickup_one(gen, side, samples, gap)
+            if res is not None:
+                res["rounds"] = 1
+                self.record(res)
+                self.progress(f"{gen} pickup {side:<14} p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
+            fast = (["baseline_blpop"] if gen == "v3" else []) + ["native", "rust"]
+            per_round = max(1, SIZES["pickup_fast"] // ROUNDS)
+            pooled = {s: [] for s in fast}
+            for r in range(1, ROUNDS + 1):
+                for side in fast:
+                    self.step += 1
+                    self.progress(f"{gen} pickup {side:<14} round {r}/{ROUNDS}: {per_round} jobs, gaps {FAST_GAP_MS[0]}-{FAST_GAP_MS[1]} ms")
+                    res = self.pickup_one(gen, side, per_round, FAST_GAP_MS)
+                    if res is not None:
+                        pooled[side].append(res)
+                        self.progress(f"{gen} pickup {side:<14} round {r}/{ROUNDS}: p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
+            for side, runs in pooled.items():
+                if not runs:
+                    continue
+                lat = [x for run in runs for x in run["lat_ms"]]
+                res = dict(runs[0])
+                res.update({"samples": len(lat), "rounds": len(runs), "lat_ms": lat, "p50_ms": nearest_rank(lat, 50),
+                            "p99_ms": nearest_rank(lat, 99), "max_ms": max(lat), "round_p99_ms": [run["p99_ms"] for run in runs]})
+                res.pop("round", None)
+                self.record(res)
         self.progress("pickup done", done=True)
 
     def pickup_one(self, gen, side, samples, gap):
@@ -384,6 +405,13 @@ class Runner:
         self.progress(f"{name}: {status}", done=True)
 
 
+def nearest_rank(xs, p):
+    """The nearest-rank percentile p (an int) of xs, as bench.php computes it."""
+    xs = sorted(xs)
+    k = min(len(xs), max(1, -(-p * len(xs) // 100)))
+    return xs[k - 1]
+
+
 def parse_monitor(lines):
     """Client commands and Lua-internal commands between the ECHO markers, without the admin
     connection that sent them (nor the auxiliary ones named tqn-bench-aux): [(CMD, first key)]."""
@@ -451,13 +479,13 @@ def main():
     # steps, for the progress line
     total = 0
     if "ping" in phases:
-        total += 4
+        total += 6
     if "monitor" in phases:
         total += len(GENS) * len(OPS) * 2
     if "throughput" in phases:
         total += len(GENS) * len(OPS) * ROUNDS * len(SIDES)
     if "pickup" in phases:
-        total += 3 + 4
+        total += len(GENS) + 5 * ROUNDS
     if "memory" in phases:
         total += len(GENS) * len(SIDES)
     total += sum(1 for p in ("json", "cluster") if p in phases)
@@ -470,6 +498,8 @@ def main():
         r.monitor()
     if "throughput" in phases:
         r.throughput()
+    if "ping" in phases:
+        r.ping("middle")
     if "pickup" in phases:
         r.pickup()
     if "memory" in phases:

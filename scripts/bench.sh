@@ -4,7 +4,7 @@
 # private redis-server, alternating baseline / native / rust in every round; then regenerates
 # BENCHMARKS.md and BENCHMARKS.png (bench/report.py) and prints the summary.
 #
-#   make bench                     the full run (about 10 minutes on 2 cores)
+#   make bench                     the full run (about 8 minutes on 2 cores, build included)
 #   BENCH_QUICK=1 make bench       tiny sizes, a smoke test (about a minute); writes its report
 #                                  to target/bench/quick/ instead of the repository root
 # Environment: BENCH_ROUNDS (5), BENCH_JOBS (10000 per round for push/later/pop/worker),
