@@ -328,7 +328,11 @@ fn main() {
                 let us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
                 return Ok(json!({"bench": "ping_client", "client": "Rust RedisQueue::ping", "pings": n, "rtt_us": us}));
             }
-            "pickup-worker" => bench.pickup(&queue, get("samples", "200").parse().unwrap_or(200), opts.get("ready").map(String::as_str))?,
+            "pickup-worker" => bench.pickup(
+                &queue,
+                get("samples", "200").parse().unwrap_or(200),
+                opts.get("ready").map(String::as_str),
+            )?,
             _ => {
                 let mut q = bench.queue()?;
                 if q.sizes(Some(&queue))?.total() != 0 {
