@@ -278,72 +278,103 @@ const ESCAPES: [u8; 256] = {
     t
 };
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// The two lowercase hex digits of each byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xF]];
+        i += 1;
+    }
+    t
+};
 
 /// Writes `s` as a JSON string literal with PHP's default escaping.
 ///
 /// UTF-8 is validated on the fly (ASCII needs no check); on invalid input
 /// `out` is left with partial output and `MalformedUtf8` is returned.
+///
+/// Alternates between a plain run, found 8 bytes at a time and copied in one
+/// go, and a run of bytes that need escaping, handled one character at a
+/// time without going back to the 8-byte scan (text in CJK and the like is
+/// one long such run).
 fn write_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), EncodeError> {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    let mut start = 0;
     let mut i = 0;
     while i < s.len() {
-        // Skip 8 plain bytes at a time while possible.
-        while let Some(chunk) = s.get(i..i + 8) {
-            if !chunk_is_plain(chunk) {
-                break;
-            }
-            i += 8;
-        }
-        let Some(&b) = s.get(i) else {
-            break;
-        };
-        let class = ESCAPES[usize::from(b)];
-        if class == 0 {
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&s[start..i]);
-        match class {
-            NON_ASCII => {
-                let (cp, len) = decode_char(s, i).ok_or(EncodeError::MalformedUtf8)?;
-                if cp >= 0x1_0000 {
-                    let v = cp - 0x1_0000;
-                    write_u_escape(out, 0xD800 | (v >> 10));
-                    write_u_escape(out, 0xDC00 | (v & 0x3FF));
-                } else {
-                    write_u_escape(out, cp);
+        let start = i;
+        i = next_special(s, i);
+        out.extend_from_slice(s.get(start..i).unwrap_or_default());
+        while let Some(&b) = s.get(i) {
+            match ESCAPES[usize::from(b)] {
+                0 => break,
+                NON_ASCII => {
+                    let (cp, len) = decode_char(s, i).ok_or(EncodeError::MalformedUtf8)?;
+                    if cp >= 0x1_0000 {
+                        let v = cp - 0x1_0000;
+                        write_u_escape(out, 0xD800 | (v >> 10));
+                        write_u_escape(out, 0xDC00 | (v & 0x3FF));
+                    } else {
+                        write_u_escape(out, cp);
+                    }
+                    i += len;
                 }
-                i += len;
-            }
-            b'u' => {
-                write_u_escape(out, u32::from(b));
-                i += 1;
-            }
-            letter => {
-                out.push(b'\\');
-                out.push(letter);
-                i += 1;
+                b'u' => {
+                    write_u_escape(out, u32::from(b));
+                    i += 1;
+                }
+                letter => {
+                    out.extend_from_slice(&[b'\\', letter]);
+                    i += 1;
+                }
             }
         }
-        start = i;
     }
-    out.extend_from_slice(&s[start..]);
     out.push(b'"');
     Ok(())
 }
 
-/// Whether none of the 8 bytes of `chunk` needs escaping (SWAR test for
-/// bytes < 0x20, quote, backslash, slash and bytes >= 0x80). The test for "any lane
-/// matches" is exact: borrows can only produce extra hits above a real hit.
+/// The index of the first byte at or after `i` that needs escaping (see
+/// [`ESCAPES`]), or `s.len()`. Looks at 8 bytes at a time, then at the
+/// last few bytes one by one.
 #[inline]
-fn chunk_is_plain(chunk: &[u8]) -> bool {
+fn next_special(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let hits = special_lanes(chunk);
+        if hits != 0 {
+            return i + first_lane(hits);
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if ESCAPES[usize::from(b)] != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
+/// The lane (byte index) of the lowest set high bit of a non-zero
+/// [`special_lanes`] result.
+#[inline]
+fn first_lane(hits: u64) -> usize {
+    (hits.trailing_zeros() / 8) as usize
+}
+
+/// SWAR test of the 8 bytes of `chunk` (little-endian lanes) for bytes
+/// < 0x20, quote, backslash, slash and bytes >= 0x80: a word whose lane high
+/// bits are set for matching bytes, 0 when none matches (and for a chunk that
+/// is not 8 bytes long). Borrows can only set extra bits *above* a real hit,
+/// so the lowest set bit marks the first byte that needs escaping.
+#[inline]
+fn special_lanes(chunk: &[u8]) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-        return false;
+        return 0;
     };
     let x = u64::from_le_bytes(bytes);
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v;
@@ -353,7 +384,7 @@ fn chunk_is_plain(chunk: &[u8]) -> bool {
         | has_zero(x ^ (ONES * u64::from(b'\\')))
         | has_zero(x ^ (ONES * u64::from(b'/')))
         | x;
-    hits & HIGHS == 0
+    hits & HIGHS
 }
 
 /// Decodes and validates the UTF-8 sequence starting at `s[i]` (a
@@ -398,8 +429,9 @@ fn decode_char(s: &[u8], i: usize) -> Option<(u32, usize)> {
 
 #[inline]
 fn write_u_escape(out: &mut Vec<u8>, unit: u32) {
-    let h = |shift: u32| HEX[((unit >> shift) & 0xF) as usize];
-    out.extend_from_slice(&[b'\\', b'u', h(12), h(8), h(4), h(0)]);
+    let [h1, h2] = HEX_PAIRS[((unit >> 8) & 0xFF) as usize];
+    let [l1, l2] = HEX_PAIRS[(unit & 0xFF) as usize];
+    out.extend_from_slice(&[b'\\', b'u', h1, h2, l1, l2]);
 }
 
 const DIGIT_PAIRS: [u8; 200] = {
@@ -577,6 +609,29 @@ mod tests {
                 s.push_str(pieces[(x >> 16) as usize % pieces.len()]);
             }
             assert_eq!(enc(&Value::from(s.as_str())), reference_escape(&s));
+        }
+    }
+
+    #[test]
+    fn two_specials_anywhere_in_a_chunk() {
+        // The 8-byte scan reports the first special byte of a chunk even when a later one (or a
+        // borrow from an earlier lane) also sets bits; bytes next to the special ranges included.
+        let bytes = [
+            "\0", "\u{1f}", " ", "!", "\"", "#", ".", "/", "0", "[", "\\", "]", "~", "\u{7f}", "é", "中", "😀",
+        ];
+        for first in bytes {
+            for second in bytes {
+                for p in 0..12 {
+                    for q in p..12 {
+                        let mut s = "a".repeat(p);
+                        s.push_str(first);
+                        s.push_str(&"b".repeat(q - p));
+                        s.push_str(second);
+                        s.push_str(&"c".repeat(12 - q));
+                        assert_eq!(enc(&Value::from(s.as_str())), reference_escape(&s), "{s:?}");
+                    }
+                }
+            }
         }
     }
 
