@@ -238,7 +238,7 @@ impl RedisQueue {
         let (id, bytes) = self.build_payload(job)?;
         let keys = self.keys_for(queue);
         let key = &keys.ready;
-        self.conn.run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(&bytes).query::<i64>(c))?;
+        self.conn.run(key, |c| redis::cmd("RPUSH").arg(key).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
 
@@ -248,8 +248,7 @@ impl RedisQueue {
         self.flush_acks()?;
         let keys = self.keys_for(queue);
         let key = &keys.ready;
-        self.conn
-            .run(&key, |c| redis::cmd("RPUSH").arg(&key).arg(payload).query::<i64>(c))?;
+        self.conn.run(key, |c| redis::cmd("RPUSH").arg(key).arg(payload).query::<i64>(c))?;
         Ok(payload::payload_id(payload))
     }
 
@@ -262,7 +261,7 @@ impl RedisQueue {
         let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
-            .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(&bytes).query::<i64>(c))?;
+            .run(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
 
@@ -273,7 +272,7 @@ impl RedisQueue {
         let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
-            .run(&key, |c| redis::cmd("ZADD").arg(&key).arg(score).arg(payload).query::<i64>(c))?;
+            .run(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(payload).query::<i64>(c))?;
         Ok(())
     }
 
@@ -302,9 +301,9 @@ impl RedisQueue {
         let key = &keys.ready;
         let mut pipe = redis::pipe();
         for chunk in payloads.chunks(1000) {
-            pipe.cmd("RPUSH").arg(&key).arg(chunk).ignore();
+            pipe.cmd("RPUSH").arg(key).arg(chunk).ignore();
         }
-        self.conn.run(&key, |c| pipe.query::<()>(c))
+        self.conn.run(key, |c| pipe.query::<()>(c))
     }
 
     /// `pop($queue)`: in one Lua script, moves due delayed jobs and expired reservations to the
@@ -373,11 +372,11 @@ impl RedisQueue {
         let seconds = format!("{:.3}", wait.as_secs_f64());
         let read_timeout = wait + Duration::from_secs(2);
         let blmove = self.blmove_supported;
-        let result = self.conn.run_with_read_timeout(&key, read_timeout, |c| {
+        let result = self.conn.run_with_read_timeout(key, read_timeout, |c| {
             if blmove {
                 redis::cmd("BLMOVE")
-                    .arg(&key)
-                    .arg(&key)
+                    .arg(key)
+                    .arg(key)
                     .arg("LEFT")
                     .arg("LEFT")
                     .arg(&seconds)
@@ -385,11 +384,7 @@ impl RedisQueue {
             } else {
                 // Redis < 6.2: rotating the list onto itself is as non-destructive (the order of
                 // a list with several jobs changes, but then there was no reason to wait)
-                redis::cmd("BRPOPLPUSH")
-                    .arg(&key)
-                    .arg(&key)
-                    .arg(&seconds)
-                    .query::<Option<Vec<u8>>>(c)
+                redis::cmd("BRPOPLPUSH").arg(key).arg(key).arg(&seconds).query::<Option<Vec<u8>>>(c)
             }
         });
         match result {
@@ -536,7 +531,7 @@ impl RedisQueue {
         let key = &keys.reserved;
         let n: i64 = self
             .conn
-            .run(&key, |c| redis::cmd("ZREM").arg(&key).arg(job.reserved_body()).query(c))?;
+            .run(key, |c| redis::cmd("ZREM").arg(key).arg(job.reserved_body()).query(c))?;
         Ok(n > 0)
     }
 
