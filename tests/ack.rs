@@ -120,7 +120,10 @@ fn dropping_or_flushing_sends_them() {
         q.ack(&b).expect("ack");
         assert_eq!(reserved(shared().port(), &name, d).len(), 1, "{d}");
         drop(q);
-        assert!(reserved(shared().port(), &name, d).is_empty(), "{d}: sent when the queue was dropped");
+        assert!(
+            reserved(shared().port(), &name, d).is_empty(),
+            "{d}: sent when the queue was dropped"
+        );
     }
 }
 
