@@ -109,6 +109,12 @@ class Results:
                         best = (x, op, side)
         return best
 
+    def busy(self, gen=None, ops=None):
+        """(median, max) share of the CPUs used by other processes during the measurements."""
+        xs = [r["other_cpu"] for r in self.queue if "other_cpu" in r
+              and (gen is None or r.get("dialect") == gen) and (ops is None or r.get("op") in ops)]
+        return (med(xs), max(xs)) if xs else None
+
     def rt_per_job(self, rate):
         rtt = self.rtt_us()
         if rate is None or not rtt:
@@ -311,6 +317,11 @@ def report(res, out_dir, results_path):
                  ["l", "r", "r", "l"]))
     add("")
     add("Ratios are the median of the per-round ratios (each round's baseline and native ran back to back).")
+    busy = res.busy()
+    if busy:
+        add(f"Machine load from other processes during the measurements: median {busy[0] * 100:.0f}%, "
+            f"max {busy[1] * 100:.0f}% of the CPUs" + (" — a shared machine: figures are indicative; rerun on a quiet one."
+                                                       if busy[1] > 0.25 else "."))
     add("")
 
     # floor
@@ -351,6 +362,11 @@ def report(res, out_dir, results_path):
                       "Rust / baseline", "round trips per job (baseline / native / Rust)"], rows))
         add("")
         add("jobs/s: median [min–max] over the rounds. Ratios: median [min–max] of the per-round ratios.")
+        busy = res.busy(gen, OPS)
+        if busy:
+            add(f"Other processes on the machine used {busy[0] * 100:.0f}% of its CPUs during a median measurement here, "
+                f"{busy[1] * 100:.0f}% during the busiest one" + (" (rounds that shared the machine are slower: compare the "
+                "min–max ranges)." if busy[1] > 0.1 else "."))
         spread = res.spread(gen)
         if spread:
             x, op, side = spread
@@ -519,6 +535,9 @@ def summary(res, tg):
             if m:
                 print(f"  memory {GEN_SHORT[gen]} {SIDE_LABEL[s]:<20} RSS {m['rss_start_kb']:>8,} -> {m['rss_end_kb']:>8,} KiB "
                       f"({m['rss_growth_kb']:+,} KiB over {m['jobs']:,} jobs)")
+    busy = res.busy()
+    if busy:
+        print(f"  other processes' CPU use during the measurements: median {busy[0] * 100:.0f}%, max {busy[1] * 100:.0f}%")
     print("  targets:")
     for name, want, got, ok in tg:
         print(f"    {'PASS' if ok else 'MISS'}  {name}: {got} (wanted {want})")

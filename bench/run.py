@@ -20,8 +20,8 @@ Phases:
               baseline, native, rust (A B C A B C ...)
   pickup      idle worker + producer process: push-to-fire latency
   memory      a worker process over 100,000 jobs: RSS after 1,000 and at the end
-  json        scripts/bench-json.sh when present (JSON encoder micro-benchmark)
-  cluster     scripts/bench-cluster.sh when present
+  json        scripts/bench-json.sh when present (JSON encoder micro-benchmark; quick: one case)
+  cluster     scripts/bench-cluster.sh when present (BENCH_QUICK is passed on in the environment)
 Progress goes to stderr (one line, rewritten in place on a terminal).
 """
 
@@ -124,7 +124,10 @@ class Runner:
         return self.rust_cmd(op, gen, **kv) if side == "rust" else self.php_cmd(op, side, gen, **kv)
 
     def run_json(self, cmd, what, timeout=900):
-        """Runs cmd, returns the JSON object of its last stdout line (None on failure, recorded)."""
+        """Runs cmd, returns the JSON object of its last stdout line (None on failure, recorded),
+        with `other_cpu`: the share of all CPUs that processes other than this benchmark (its
+        children and the redis-server) used meanwhile, a measure of how busy the machine was."""
+        before = self.cpu_sample()
         try:
             p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -134,7 +137,35 @@ class Runner:
         if p.returncode != 0 or not lines:
             self.fail(what, (p.stderr.strip() or p.stdout.strip())[-600:] or f"exit {p.returncode}", cmd)
             return None
-        return json.loads(lines[-1])
+        res = json.loads(lines[-1])
+        other = self.other_cpu(before, self.cpu_sample())
+        if other is not None:
+            res["other_cpu"] = round(other, 3)
+        return res
+
+    def cpu_sample(self):
+        """(wall s, busy CPU s of the whole machine, CPU s of our finished children, CPU s of redis-server)."""
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+            tck = os.sysconf("SC_CLK_TCK")
+            busy = (sum(v[:8]) - v[3] - v[4]) / tck          # all but idle and iowait
+            kids = os.times()
+            redis = 0.0
+            pid = os.environ.get("BENCH_REDIS_PID")
+            if pid:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                redis = (int(fields[11]) + int(fields[12])) / tck   # utime + stime
+            return (time.time(), busy, kids.children_user + kids.children_system, redis)
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def other_cpu(self, a, b):
+        if a is None or b is None or b[0] - a[0] <= 0:
+            return None
+        foreign = (b[1] - a[1]) - (b[2] - a[2]) - (b[3] - a[3]) - 0.01 * (b[0] - a[0])  # 1%: this driver
+        return max(0.0, foreign) / ((b[0] - a[0]) * (os.cpu_count() or 1))
 
     def fail(self, what, message, cmd=None):
         self.errors += 1
@@ -302,6 +333,9 @@ class Runner:
                     continue
                 lat = [x for run in runs for x in run["lat_ms"]]
                 res = dict(runs[0])
+                busy = [run["other_cpu"] for run in runs if "other_cpu" in run]
+                if busy:
+                    res["other_cpu"] = max(busy)
                 res.update({"samples": len(lat), "rounds": len(runs), "lat_ms": lat, "p50_ms": nearest_rank(lat, 50),
                             "p99_ms": nearest_rank(lat, 99), "max_ms": max(lat), "round_p99_ms": [run["p99_ms"] for run in runs]})
                 res.pop("round", None)
@@ -321,6 +355,7 @@ class Runner:
         if side in ("baseline", "native", "baseline_blpop"):
             kv["sleep"] = PICKUP_SLEEP
         cmd = self.cmd_for("pickup-worker", side, gen, **kv)
+        before = self.cpu_sample()
         worker = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.time() + 30
@@ -347,6 +382,9 @@ class Runner:
             self.fail(f"{gen} pickup {side}", (err.strip() or out.strip())[-600:] or f"exit {worker.returncode}", cmd)
             return None
         res = json.loads(lines[-1])
+        other = self.other_cpu(before, self.cpu_sample())
+        if other is not None:
+            res["other_cpu"] = round(other, 3)
         res["op"] = "pickup"
         res["gap_ms"] = list(gap)
         if side in ("native", "baseline_blpop"):
@@ -369,7 +407,7 @@ class Runner:
                     self.progress(f"{gen} memory {side:<8} RSS {res['rss_start_kb']:,} -> {res['rss_end_kb']:,} KiB, {res['jobs_per_s']:,.0f} jobs/s")
         self.progress("memory done", done=True)
 
-    def external(self, name, script, skip_var, bench_key):
+    def external(self, name, script, skip_var, bench_key, quick_args=()):
         path = os.path.join(ROOT, script)
         if os.environ.get(skip_var) == "1":
             self.record({"bench": "external", "name": name, "status": f"{skip_var}=1"})
@@ -381,7 +419,8 @@ class Runner:
         self.progress(f"{name}: {script} ...")
         t = time.time()
         try:
-            p = subprocess.run([path], cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True, timeout=3600)
+            p = subprocess.run([path] + (list(quick_args) if QUICK else []), cwd=ROOT, stdout=subprocess.PIPE, stderr=None,
+                               text=True, timeout=3600)
         except subprocess.TimeoutExpired:
             self.fail(name, f"{script} timed out")
             return
@@ -507,7 +546,8 @@ def main():
     if "ping" in phases:
         r.ping("end")
     if "json" in phases:
-        r.external("JSON encoder micro-benchmark", "scripts/bench-json.sh", "BENCH_SKIP_JSON", "json")
+        # quick: one case only (the script passes its arguments to Criterion as a filter)
+        r.external("JSON encoder micro-benchmark", "scripts/bench-json.sh", "BENCH_SKIP_JSON", "json", quick_args=("encode-small",))
     if "cluster" in phases:
         r.external("Cluster", "scripts/bench-cluster.sh", "BENCH_SKIP_CLUSTER", "cluster")
     r.record({"bench": "meta_end", "seconds": round(time.time() - r.t0, 1), "errors": r.errors})

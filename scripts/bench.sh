@@ -35,7 +35,7 @@ mkdir -p target/bench "$out_dir"
 
 source scripts/redis-private.sh
 echo "== private redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $_tqn_redis_pid); results: $results" >&2
-export REDIS_PORT REDIS_URL BENCH_EXT="$ext"
+export REDIS_PORT REDIS_URL BENCH_EXT="$ext" BENCH_REDIS_PID="$_tqn_redis_pid"
 
 status=0
 "$PY" bench/run.py "$results" || status=$?
