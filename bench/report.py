@@ -304,7 +304,8 @@ def report(res, out_dir, results_path):
         add("**BENCH_QUICK=1: tiny sizes for a smoke test; these figures are not meaningful.**")
     add("")
     add("Reproduce: `make bench` (about 8 minutes; `BENCH_ROUNDS`, `BENCH_JOBS`, `BENCH_QUICK=1` for a smoke test; "
-        "see README.md, section Benchmarks). Raw results: one JSON line each in `target/bench/results.jsonl`.")
+        "see README.md, section Benchmarks). Raw results, one JSON line per measurement: `target/bench/results.jsonl`, "
+        "which a full run also copies to `bench/results.jsonl`.")
     add("")
     add("![jobs/s per operation, stock baseline vs native vs Rust](BENCHMARKS.png)")
     add("")
@@ -337,7 +338,6 @@ def report(res, out_dir, results_path):
     add("")
     clients = sorted({p["client"] for p in res.client_pings})
     if clients:
-        add("")
         add("The same PING loop from the clients the sides use (reference only): "
             + "; ".join(f"{c}: {med([p['rtt_us'] for p in res.client_pings if p['client'] == c]):.1f} µs" for c in clients) + ".")
     add("")
