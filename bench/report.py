@@ -67,6 +67,7 @@ class Results:
         self.meta = next((r for r in rows if r.get("bench") == "meta"), {})
         self.meta_end = next((r for r in rows if r.get("bench") == "meta_end"), {})
         self.pings = [r for r in rows if r.get("bench") == "ping"]
+        self.round_pings = [r for r in rows if r.get("bench") == "ping_round"]
         self.client_pings = [r for r in rows if r.get("bench") == "ping_client"]
         self.queue = [r for r in rows if r.get("bench") == "queue"]
         self.monitor = [r for r in rows if r.get("bench") == "monitor"]
@@ -121,6 +122,25 @@ class Results:
             return None
         return (1e6 / rate) / rtt
 
+    def rt_rounds(self, gen, op, side):
+        """Median (min, max) over the rounds of (time per job) / (PING round trip measured around
+        that round), for the operations run.py measures the floor around; None otherwise."""
+        rtt = {p.get("round"): p["rtt_us"] for p in self.round_pings if p.get("dialect") == gen and p.get("op") == op and p.get("rtt_us")}
+        rates = self.rates(gen, op, side)
+        xs = [(1e6 / rates[k]) / rtt[k] for k in rates if k in rtt and rates[k] > 0]
+        if not xs:
+            return None
+        return {"median": med(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+    def rt(self, gen, op, side):
+        """Round trips per job: per round when the floor was measured around the rounds, else
+        against the run's median floor."""
+        r = self.rt_rounds(gen, op, side)
+        if r:
+            return r["median"]
+        s = self.stat(gen, op, side)
+        return self.rt_per_job(s["median"]) if s else None
+
     def pickup(self, gen, side):
         return next((r for r in self.queue if r.get("op") == "pickup" and r.get("dialect") == gen and r.get("side") == side), None)
 
@@ -148,8 +168,7 @@ def targets(res):
     ratio_target("bulk push vs the stock push loop, 1.x", "v1", "bulk", 20)
     ratio_target("bulk push vs the stock push loop, 3.x", "v3", "bulk", 20)
     for gen in ("v1", "v3"):
-        s = res.stat(gen, "pop", "native")
-        v = res.rt_per_job(s["median"]) if s else None
+        v = res.rt(gen, "pop", "native")
         out.append((f"pop+delete round trips per job, {GEN_SHORT[gen]} (native)", "<= 1.5", "n/a" if v is None else f"{v:.2f}",
                     v is not None and v <= 1.5))
     for gen in ("v1", "v3"):
@@ -354,14 +373,17 @@ def report(res, out_dir, results_path):
         rows = []
         for op in OPS:
             b, n, r = (res.stat(gen, op, s) for s in SIDES)
-            rt = [res.rt_per_job(x["median"]) if x else None for x in (b, n, r)]
+            rt = [res.rt(gen, op, s) for s in SIDES]
             rows.append((OP_LABEL[op], cell(b), cell(n), cell(r), ratio_cell(res.ratio(gen, op, "native")),
                          ratio_cell(res.ratio(gen, op, "rust")),
                          " / ".join("n/a" if x is None else f"{x:.2f}" for x in rt)))
         add(md_table(["operation", "stock baseline jobs/s", "native (PHP shim) jobs/s", "Rust API jobs/s", "native / baseline",
                       "Rust / baseline", "round trips per job (baseline / native / Rust)"], rows))
         add("")
-        add("jobs/s: median [min–max] over the rounds. Ratios: median [min–max] of the per-round ratios.")
+        add("jobs/s: median [min–max] over the rounds. Ratios: median [min–max] of the per-round ratios. "
+            "Round trips per job: time per job / the `redis-benchmark -c 1` PING round trip; for pop + delete and the "
+            "worker, the PING is measured just before and after each round (the median over the rounds of each round's "
+            "quotient: the round trip of this VM drifts with its load), for the other operations the run's median floor.")
         busy = res.busy(gen, OPS)
         if busy:
             add(f"Other processes on the machine used {busy[0] * 100:.0f}% of its CPUs during a median measurement here, "
@@ -519,8 +541,8 @@ def summary(res, tg):
         for op in OPS:
             b, n, r = (res.stat(gen, op, s) for s in SIDES)
             ra = res.ratio(gen, op, "native")
-            rtb = res.rt_per_job(b["median"]) if b else None
-            rtn = res.rt_per_job(n["median"]) if n else None
+            rtb = res.rt(gen, op, "baseline")
+            rtn = res.rt(gen, op, "native")
             rts = ("n/a" if rtb is None else f"{rtb:.2f}") + " / " + ("n/a" if rtn is None else f"{rtn:.2f}")
             print(f"    {OP_LABEL[op]:<28} {fmt_rate(b and b['median']):>12} {fmt_rate(n and n['median']):>12} "
                   f"{fmt_rate(r and r['median']):>12} {fmt_ratio(ra and ra['median']):>12} {rts:>16}")

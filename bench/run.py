@@ -40,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENS = ["v1", "v3"]
 OPS = ["push", "later", "bulk", "pop", "worker", "migrate"]
 SIDES = ["baseline", "native", "rust"]
+RT_OPS = ("pop", "worker")   # operations whose round trips per job are reported: PING measured around each round
 
 
 def env_int(name, default):
@@ -64,6 +65,7 @@ SIZES = {
     "pickup_fast": 30 if QUICK else 1000,    # samples, native / rust / stock BLPOP (block_for)
     "pickup_sleep": 3 if QUICK else 15,      # samples, stock sleep loop (--sleep 3)
     "ping_n": 10000 if QUICK else 100000,
+    "ping_round_n": 2000 if QUICK else 20000,
     "ping_pipe_n": 100000 if QUICK else 1000000,
 }
 PICKUP_SLEEP = 3          # stock's default --sleep, both generations
@@ -294,6 +296,9 @@ class Runner:
             for op in OPS:
                 n = SIZES[op]
                 for r in range(1, ROUNDS + 1):
+                    # the round trip drifts with the machine's state (an idle VM wakes up slower than
+                    # a busy one): for the round-trips-per-job figures, measure it right around the round
+                    rtts = [self.round_rtt(gen, op, r, "before")] if op in RT_OPS else []
                     for side in SIDES:
                         self.step += 1
                         self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} ...")
@@ -301,7 +306,25 @@ class Runner:
                         if res is not None:
                             self.record(res)
                             self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} {res['jobs_per_s']:>12,.0f} jobs/s")
+                    if rtts:
+                        rtts.append(self.round_rtt(gen, op, r, "after"))
+                        got = [x for x in rtts if x]
+                        if got:
+                            self.record({"bench": "ping_round", "dialect": gen, "op": op, "round": r,
+                                         "rtt_us": sum(got) / len(got), "rtt_before_after_us": rtts})
         self.progress("throughput done", done=True)
+
+    def round_rtt(self, gen, op, r, when):
+        """redis-benchmark -c 1 PING round trip (µs) now, or None."""
+        self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} PING floor {when}")
+        cmd = ["redis-benchmark", "-p", str(self.port), "-c", "1", "-n", str(SIZES["ping_round_n"]), "-t", "ping_mbulk", "--csv"]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            row = [l for l in p.stdout.splitlines() if "PING_MBULK" in l][-1]
+            return 1e6 / float(row.split(",")[1].strip('"'))
+        except Exception as e:  # noqa: BLE001
+            self.fail(f"ping round {gen} {op} {r}", str(e), cmd)
+            return None
 
     def pickup(self):
         """The sleep-based stock worker once (its latency is set by its 3 s sleep); the blocking
