@@ -42,7 +42,14 @@ impl TlsFiles {
             "-out",
             &format!("{d}/ca.crt"),
         ]);
-        std::fs::write(files.path("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap_or_else(|e| panic!("{e}"));
+        // X.509 v3 extensions (webpki refuses v1 certificates)
+        std::fs::write(
+            files.path("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(files.path("client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         for (name, cn) in [("server", "localhost"), ("client", "tqn client")] {
             files.openssl(&[
                 "req",
@@ -70,10 +77,9 @@ impl TlsFiles {
                 "2".into(),
                 "-out".into(),
                 format!("{d}/{name}.crt"),
+                "-extfile".into(),
+                format!("{d}/{name}.ext"),
             ];
-            if name == "server" {
-                args.extend(["-extfile".into(), format!("{d}/san.ext")]);
-            }
             files.openssl(&args.iter().map(String::as_str).collect::<Vec<_>>());
         }
         files
