@@ -136,7 +136,7 @@ impl RedisConnection {
     pub fn scan_match(&mut self, pattern: &str) -> RedisResult<Vec<Vec<u8>>> {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut scan = |run: &mut dyn FnMut(&Cmd) -> RedisResult<(u64, Vec<Vec<u8>>)>| -> RedisResult<()> {
+        let mut scan = |run: &mut ScanStep<'_>| -> RedisResult<()> {
             let mut cursor = 0u64;
             loop {
                 let mut cmd = redis::cmd("SCAN");
@@ -174,6 +174,9 @@ impl RedisConnection {
         }
     }
 }
+
+/// Runs one SCAN command somewhere: `(next cursor, keys)`.
+type ScanStep<'a> = dyn FnMut(&Cmd) -> RedisResult<(u64, Vec<Vec<u8>>)> + 'a;
 
 /// The primaries of a cluster, from `CLUSTER SLOTS`.
 fn cluster_primaries(c: &mut ClusterConnection) -> RedisResult<Vec<(String, u16)>> {

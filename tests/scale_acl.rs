@@ -94,13 +94,12 @@ fn a_user_with_the_readme_rule_runs_every_operation() {
     .expect("connect");
     let err = q
         .push(&NewJob::new("A", Value::Null), Some(&unique_queue("aclwait")))
-        .err()
-        .expect("no replica");
+        .expect_err("no replica");
     assert!(err.to_string().contains("acknowledged by 0 of 1"), "{err}");
     // keys outside the queue patterns are refused
     let mut raw = opts(server.port(), "queue", "queue-pw-1").open().expect("open");
     let r: redis::RedisResult<i64> = redis::cmd("RPUSH").arg("other").arg("x").query(&mut raw);
-    let e = r.err().expect("refused");
+    let e = r.expect_err("refused");
     assert!(
         e.to_string().to_ascii_lowercase().contains("permission") || e.to_string().contains("NOPERM"),
         "{e}"

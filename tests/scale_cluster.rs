@@ -139,7 +139,7 @@ fn v1_queues_need_a_hash_tag() {
     o.default_queue = "{jobs}".into();
     let mut q = RedisQueue::connect(opts(c), o).expect("a tagged default queue is fine");
     let untagged = unique_queue("v1");
-    let err = q.push(&NewJob::new("A", Value::Null), Some(&untagged)).err().expect("refused");
+    let err = q.push(&NewJob::new("A", Value::Null), Some(&untagged)).expect_err("refused");
     assert!(err.is_config() && err.to_string().contains(&format!("`{{{untagged}}}`")), "{err}");
     assert!(q.pop(Some(&untagged)).is_err());
 

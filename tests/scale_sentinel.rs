@@ -259,8 +259,7 @@ fn wait_costs_one_replica_round_trip_per_push() {
     .expect("connect");
     let err = q
         .push(&NewJob::new("app\\job\\N", Value::Null), Some(&name))
-        .err()
-        .expect("only one replica");
+        .expect_err("only one replica");
     assert!(
         err.is_connection() && err.to_string().contains("acknowledged by 1 of 2 replicas"),
         "{err}"

@@ -57,15 +57,13 @@ fn tls_with_a_private_ca() {
     round_trip(conn).expect("config array");
 
     // the system trust store does not know the test CA
-    let err = round_trip(ConnectionOptions { tls: true, ..base.clone() })
-        .err()
-        .expect("untrusted");
+    let err = round_trip(ConnectionOptions { tls: true, ..base.clone() }).expect_err("untrusted");
     assert!(
         err.is_connection() && err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
     // plain text to the TLS port
-    let err = round_trip(base).err().expect("plain to a TLS port");
+    let err = round_trip(base).expect_err("plain to a TLS port");
     assert!(err.is_connection(), "{err}");
 }
 
@@ -81,7 +79,7 @@ fn tls_with_a_required_client_certificate() {
         read_timeout: 5.0,
         ..Default::default()
     };
-    let err = round_trip(base.clone()).err().expect("no client certificate");
+    let err = round_trip(base.clone()).expect_err("no client certificate");
     assert!(err.is_connection(), "{err}");
     assert!(!err.to_string().contains("s3cret-pw"));
     round_trip(ConnectionOptions {

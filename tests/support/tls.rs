@@ -63,7 +63,7 @@ impl TlsFiles {
                 "-out",
                 &format!("{d}/{name}.csr"),
             ]);
-            let mut args = vec![
+            let args = vec![
                 "x509".to_owned(),
                 "-req".into(),
                 "-in".into(),
