@@ -19,7 +19,8 @@ fn main() {
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = || think_queue_native::Error::Config("usage: bench_cluster SETUP JOBS THREADS (redis://URL | host:port,host:port,...)".into());
+    let usage =
+        || think_queue_native::Error::Config("usage: bench_cluster SETUP JOBS THREADS (redis://URL | host:port,host:port,...)".into());
     let [setup, jobs, threads, target] = args.as_slice() else {
         return Err(usage());
     };

@@ -914,6 +914,103 @@ mod tests {
     }
 
     #[test]
+    fn config_beyond_one_redis() {
+        let (c, _) = cfg(&[
+            (
+                "cluster",
+                Value::list(vec![Value::from("10.0.0.1:7000"), Value::from("10.0.0.2:7001,10.0.0.3:7002")]),
+            ),
+            ("username", Value::from("queue")),
+            ("tls", Value::Bool(true)),
+            ("tls_ca", Value::from("/etc/ca.crt")),
+            (
+                "wait",
+                Value::map(vec![("replicas", Value::Int(1)), ("timeout_ms", Value::from("250"))]),
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.cluster, vec!["10.0.0.1:7000", "10.0.0.2:7001", "10.0.0.3:7002"]);
+        assert!(c.is_cluster() && c.uses_tls() && c.tls_ca.as_deref() == Some("/etc/ca.crt"));
+        assert_eq!(
+            c.wait,
+            Some(WaitOptions {
+                replicas: 1,
+                timeout_ms: 250
+            })
+        );
+        assert_eq!(c.addr(), "cluster 10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002");
+        let (c, _) = cfg(&[
+            (
+                "sentinel",
+                Value::map(vec![
+                    ("master", Value::from("mymaster")),
+                    ("nodes", Value::list(vec![Value::from("s1:26379"), Value::from("[::1]:26380")])),
+                    ("password", Value::from("sentinel-secret")),
+                ]),
+            ),
+            ("wait", Value::Int(2)),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let s = c.sentinel.clone().unwrap_or_default();
+        assert_eq!(
+            (s.master.as_str(), s.nodes.clone(), s.password.as_deref()),
+            (
+                "mymaster",
+                vec!["s1:26379".to_owned(), "[::1]:26380".to_owned()],
+                Some("sentinel-secret")
+            )
+        );
+        assert_eq!(
+            c.wait,
+            Some(WaitOptions {
+                replicas: 2,
+                timeout_ms: DEFAULT_WAIT_TIMEOUT_MS
+            })
+        );
+        assert!(!format!("{c:?}").contains("sentinel-secret"));
+        let o = ConnectionOptions::from_url("rediss://h:6390/?tls_ca=/x/ca.pem").unwrap_or_default();
+        assert!(o.tls && o.tls_ca.as_deref() == Some("/x/ca.pem") && o.port == 6390);
+        for (entries, key) in [
+            (vec![("cluster", Value::list(vec![Value::from("nohost")]))], "`cluster`"),
+            (vec![("cluster", Value::Int(1))], "`cluster`"),
+            (
+                vec![("cluster", Value::list(vec![Value::from("h:1")])), ("select", Value::Int(2))],
+                "`select`",
+            ),
+            (vec![("sentinel", Value::from("x"))], "`sentinel`"),
+            (
+                vec![("sentinel", Value::map(vec![("nodes", Value::list(vec![Value::from("h:1")]))]))],
+                "`sentinel.master`",
+            ),
+            (
+                vec![("sentinel", Value::map(vec![("master", Value::from("m"))]))],
+                "`sentinel.nodes`",
+            ),
+            (vec![("tls_cert", Value::from("/c.pem"))], "`tls_cert`"),
+            (vec![("wait", Value::Int(0))], "`wait.replicas`"),
+            (
+                vec![(
+                    "wait",
+                    Value::map(vec![("replicas", Value::Int(1)), ("timeout_ms", Value::Int(-1))]),
+                )],
+                "`wait.timeout_ms`",
+            ),
+        ] {
+            let msg = config_err(&entries);
+            assert!(msg.contains(key), "{msg}");
+        }
+        let msg = config_err(&[(
+            "sentinel",
+            Value::map(vec![
+                ("master", Value::from("m")),
+                ("nodes", Value::list(vec![Value::from("h:1")])),
+                ("password", Value::list(vec![Value::from("hunter2")])),
+            ]),
+        )]);
+        assert!(msg.contains("`sentinel.password`") && !msg.contains("hunter2"), "{msg}");
+    }
+
+    #[test]
     fn debug_hides_password() {
         let o = ConnectionOptions {
             password: Some("hunter2".into()),
