@@ -9,7 +9,7 @@
 # so the cluster line shows routing overhead more than scaling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JOBS=${1:-20000}
+JOBS=${1:-$([ "${BENCH_QUICK:-}" = 1 ] && echo 2000 || echo 20000)}
 THREADS=${2:-4}
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tqn-bench-cluster.XXXXXX")

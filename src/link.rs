@@ -67,6 +67,8 @@ impl ConnectionOptions {
 
 impl RedisConnection {
     pub(crate) fn open(opts: &ConnectionOptions) -> Result<RedisConnection> {
+        // unreadable certificate files are configuration errors, whichever node is asked first
+        opts.tls_certificates()?;
         if opts.is_cluster() {
             open_cluster(opts)
         } else if opts.sentinel.is_some() {
@@ -523,6 +525,13 @@ fn is_master(v: Option<&Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<RedisConnection>();
+        send::<crate::RedisQueue>();
+    }
 
     #[test]
     fn splits_packed_pipelines() {

@@ -55,7 +55,16 @@ struct Report {
     failover: Duration,
 }
 
-fn failover_run(label: &str, wait: Option<WaitOptions>) -> Report {
+/// How the primary goes away.
+#[derive(Clone, Copy, PartialEq)]
+enum Outage {
+    /// SIGKILL, then it comes back (empty) and the sentinels make it a replica
+    Kill,
+    /// `SENTINEL FAILOVER`: the sentinels promote the replica and demote the live primary
+    Graceful,
+}
+
+fn failover_run(label: &str, wait: Option<WaitOptions>, outage: Outage) -> Report {
     let mut set = SentinelSet::start();
     let name = unique_queue(label);
     let o = opts(&set, wait);
@@ -122,14 +131,26 @@ fn failover_run(label: &str, wait: Option<WaitOptions>) -> Report {
     let old = set.primary.port();
     let new = set.replica.port();
     let killed = Instant::now();
-    set.primary.stop(); // SIGKILL
+    match outage {
+        Outage::Kill => set.primary.stop(), // SIGKILL
+        Outage::Graceful => {
+            let mut s = support::redis_server::client(set.sentinels[0].port());
+            let _: () = redis::cmd("SENTINEL")
+                .arg("FAILOVER")
+                .arg(MASTER)
+                .query(&mut s)
+                .expect("SENTINEL FAILOVER");
+        }
+    }
     set.wait_until(Duration::from_secs(60), "the replica's promotion", |s| match s.master_port() {
         Some(p) if p == new => Ok(()),
         other => Err(format!("master is {other:?}")),
     });
     let failover = killed.elapsed();
-    // the old primary comes back (empty) and the sentinels make it a replica of the new one
-    set.primary.restart();
+    if outage == Outage::Kill {
+        // the old primary comes back (empty) and the sentinels make it a replica of the new one
+        set.primary.restart();
+    }
     set.wait_until(Duration::from_secs(60), "the old primary to rejoin as a replica", |_| {
         let mut c = support::redis_server::try_client(old).map_err(|e| e.to_string())?;
         let info: String = redis::cmd("INFO").arg("replication").query(&mut c).map_err(|e| e.to_string())?;
@@ -165,7 +186,7 @@ fn failover_run(label: &str, wait: Option<WaitOptions>) -> Report {
         failover,
     };
     eprintln!(
-        "failover[{label}]: sentinels promoted the replica {:.1}s after SIGKILL; producer resumed after {:.1}s, worker after {:.1}s; \
+        "failover[{label}]: sentinels promoted the replica {:.1}s after the outage began; producer resumed after {:.1}s, worker after {:.1}s; \
          {} pushes acknowledged, {} refused; lost {} acknowledged ({:?}), duplicated {}",
         report.failover.as_secs_f64(),
         report.producer_outage.as_secs_f64(),
@@ -189,7 +210,7 @@ fn first_after_acked(acked: &[(i64, Instant)], killed: Instant) -> Duration {
 
 #[test]
 fn failover_without_wait_producer_and_worker_carry_on() {
-    let r = failover_run("nowait", None);
+    let r = failover_run("nowait", None, Outage::Kill);
     assert!(r.producer_outage > Duration::ZERO && r.worker_outage > Duration::ZERO);
     // asynchronous replication: acknowledged pushes not yet replicated when the primary died are
     // lost; on loopback that window is short, so at most a handful
@@ -204,9 +225,18 @@ fn failover_with_wait_loses_no_acknowledged_push() {
             replicas: 1,
             timeout_ms: 200,
         }),
+        Outage::Kill,
     );
     assert!(r.producer_outage > Duration::ZERO && r.worker_outage > Duration::ZERO);
     assert!(r.lost.is_empty(), "with WAIT every acknowledged push reached the replica: {r:?}");
+}
+
+#[test]
+fn graceful_failover_producer_and_worker_carry_on() {
+    // the demoted primary's clients are disconnected (or get READONLY): both re-ask the sentinels
+    let r = failover_run("graceful", None, Outage::Graceful);
+    assert!(r.producer_outage > Duration::ZERO && r.worker_outage > Duration::ZERO);
+    assert!(r.lost.len() <= 20, "{r:?}");
 }
 
 #[test]
