@@ -5,26 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use support::redis_server::{client, unique_queue, RedisServer};
+use support::acl::{setuser, RULE};
+use support::redis_server::{unique_queue, RedisServer};
 use think_queue_native::{ConnectionOptions, Delay, Dialect, NewJob, QueueOptions, RedisQueue, Value, WaitOptions};
-
-/// The README's rule, with its placeholder password.
-const RULE: &str = "ACL SETUSER queue reset on >CHANGE-ME ~queues:* ~{queues:* \
-                    +ping +select +rpush +zadd +zrem +llen +zcard +evalsha +script|load \
-                    +lpop +zrange +zrangebyscore +zscore +blmove +brpoplpush +wait +cluster|slots +asking";
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
-}
-
-fn setuser(port: u16, password: &str) {
-    let mut admin = client(port);
-    let rule = RULE.replace(">CHANGE-ME", &format!(">{password}"));
-    let mut cmd = redis::cmd("ACL");
-    for word in rule.split_whitespace().skip(1) {
-        cmd.arg(word);
-    }
-    let _: () = cmd.query(&mut admin).unwrap_or_else(|e| panic!("{rule}: {e}"));
 }
 
 fn opts(port: u16, user: &str, password: &str) -> ConnectionOptions {

@@ -340,3 +340,29 @@ fn tqn_reads_and_writes_a_cluster() {
         .unwrap_or_else(|| panic!("{name} in {rows}"));
     assert_eq!(row["ready"], 3, "{row}");
 }
+
+#[test]
+fn an_acl_user_with_the_readme_rule_works_on_a_cluster() {
+    let c = cluster();
+    for n in &c.nodes {
+        support::acl::setuser(n.port(), "cluster-queue-pw");
+    }
+    let o = ConnectionOptions {
+        username: Some("queue".into()),
+        password: Some("cluster-queue-pw".into()),
+        ..opts(c)
+    };
+    let mut q = RedisQueue::connect(o, QueueOptions::new(Dialect::V3)).expect("connect as the queue user");
+    for (name, _) in spread_names(c, "acl") {
+        q.push(&NewJob::new("A", Value::Int(1)), Some(&name)).expect("push");
+        q.later(Delay::Seconds(-1), &NewJob::new("B", Value::Int(2)), Some(&name))
+            .expect("later");
+        assert_eq!(q.size(Some(&name)).expect("size"), 2);
+        let mut n = 0;
+        while let Some(job) = q.pop_blocking(Some(&name), Duration::from_millis(200)).expect("pop") {
+            assert!(q.delete_reserved(&job).expect("delete"));
+            n += 1;
+        }
+        assert_eq!(n, 2);
+    }
+}

@@ -93,7 +93,6 @@ impl Cluster {
         if owners.len() != primaries || first.iter().map(|(a, b, _)| (b - a + 1) as usize).sum::<usize>() != 16384 {
             return Err(format!("slot map not complete yet: {first:?}"));
         }
-        // replicas must have caught up with their primaries' link
         Ok(())
     }
 

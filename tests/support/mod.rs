@@ -18,6 +18,7 @@ pub fn vectors_path() -> String {
 }
 
 // Beyond one Redis (the scale suite): a cluster, a sentinel set, TLS material.
+pub mod acl;
 pub mod cluster;
 pub mod sentinel;
 pub mod tls;
