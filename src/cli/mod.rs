@@ -287,6 +287,48 @@ mod tests {
     }
 
     #[test]
+    fn beyond_one_redis_flags() {
+        let ctx = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).map_err(|e| CliError(e.to_string()))?;
+            settings::Context::from_args(&cli.conn, false)
+        };
+        let c = ctx(&[
+            "tqn",
+            "--cluster",
+            "h1:7000,h2:7001",
+            "--username",
+            "q",
+            "--tls-ca",
+            "/ca.pem",
+            "stats",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.conn.cluster, vec!["h1:7000", "h2:7001"]);
+        assert!(c.conn.uses_tls() && c.conn.username.as_deref() == Some("q"));
+        let c = ctx(&[
+            "tqn",
+            "--sentinel",
+            "s1:26379,s2:26379",
+            "--sentinel-master",
+            "mymaster",
+            "--sentinel-password",
+            "sp",
+            "stats",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let s = c.conn.sentinel.clone().unwrap_or_default();
+        assert_eq!(
+            (s.master.as_str(), s.nodes.len(), s.password.as_deref()),
+            ("mymaster", 2, Some("sp"))
+        );
+        let c = ctx(&["tqn", "--url", "rediss://h:6390/", "stats"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.conn.tls && c.conn.port == 6390);
+        assert!(ctx(&["tqn", "--sentinel", "s1:1", "stats"]).is_err_and(|e| e.0.contains("--sentinel-master")));
+        assert!(ctx(&["tqn", "--cluster", "nohost", "stats"]).is_err_and(|e| e.0.contains("`cluster`")));
+        assert!(ctx(&["tqn", "--tls-cert", "/c.pem", "stats"]).is_err_and(|e| e.0.contains("`tls_cert`")));
+    }
+
+    #[test]
     fn dialect_names() {
         assert_eq!(parse_dialect("v1"), Ok(Dialect::V1));
         assert_eq!(parse_dialect("2"), Ok(Dialect::V1));
