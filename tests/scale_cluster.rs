@@ -366,3 +366,29 @@ fn an_acl_user_with_the_readme_rule_works_on_a_cluster() {
         assert_eq!(n, 2);
     }
 }
+
+#[test]
+fn deferred_acks_of_queues_on_several_primaries() {
+    // acks held back for queues in different slots go out as one pipeline, routed per command
+    let c = cluster();
+    let names = spread_names(c, "ack");
+    let mut q = queue(c, Dialect::V3);
+    let mut jobs = Vec::new();
+    for (name, _) in &names {
+        q.push(&NewJob::new("A", Value::Null), Some(name)).expect("push");
+        jobs.push(q.pop(Some(name)).expect("pop").expect("job"));
+    }
+    for job in &jobs {
+        q.ack(job).expect("ack");
+    }
+    assert_eq!(q.pending_acks(), names.len());
+    q.flush_acks().expect("flush across slots");
+    for (name, owner) in &names {
+        let mut raw = client(*owner);
+        let n: i64 = redis::cmd("ZCARD")
+            .arg(Dialect::V3.keys(name).reserved)
+            .query(&mut raw)
+            .expect("zcard");
+        assert_eq!(n, 0, "{name}");
+    }
+}
