@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 EXT := target/release/libthink_queue_native.so
 
-.PHONY: all deps build ext stubs stubs-check demo bench test test-rust test-php test-mixed install lint fmt clean
+.PHONY: all deps build ext stubs stubs-check demo bench test test-rust test-scale test-php test-mixed install lint fmt clean
 
 all: build
 
@@ -48,6 +48,11 @@ test: deps lint test-rust stubs-check test-php
 
 test-rust:
 	@./scripts/test-rust.sh
+
+# The scale suite alone (also part of test-rust): Redis Cluster, Sentinel failover, TLS, ACL,
+# against servers it starts; prints the failover / WAIT / migration figures. About a minute.
+test-scale: deps
+	@./scripts/test-scale.sh
 
 test-php: ext
 	@./scripts/test-php.sh

@@ -19,6 +19,7 @@ declare -A probe=(
   [php8.2-mbstring]=/usr/share/doc/php8.2-mbstring
   [php8.2-xml]=/usr/share/doc/php8.2-xml
   [libphp8.2-embed]=/usr/lib/libphp8.2.so
+  [openssl]=/usr/bin/openssl
 )
 if [ "${1:-}" = bench ]; then
   probe[redis-tools]=/usr/bin/redis-benchmark

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the Rust tests (core, without the PHP extension layer) and prints the runner's summary.
 # Uses cargo-nextest when it is installed (one summary line for the whole run), else cargo test.
+# The scale suite (tests/scale_*.rs: cluster, sentinel, TLS, ACL) runs last through
+# scripts/test-scale.sh, one process per test binary, so each starts its servers once.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-default-features --no-fail-fast || exit 1
+  cargo nextest run --no-default-features --no-fail-fast -E 'not binary(~scale_)' || exit 1
   # nextest does not run doc tests
   cargo test --no-default-features --doc || exit 1
+  ./scripts/test-scale.sh || exit 1
 else
   log=$(mktemp)
   cargo test --no-default-features --no-fail-fast 2>&1 | tee "$log"

@@ -11,9 +11,11 @@ use crate::error::{Error, Result};
 use crate::json::Value;
 
 /// How to reach Redis: think-queue's `host`, `port`, `password`, `select`, `timeout`,
-/// `persistent`, plus `username` (ACL users) and `read_timeout`.
+/// `persistent`, plus `username` (ACL users) and `read_timeout`; and beyond one Redis:
+/// [`cluster`](Self::cluster) seed nodes, a [`sentinel`](Self::sentinel) set, TLS
+/// ([`tls`](Self::tls), `tls_ca`, `tls_cert`, `tls_key`) and [`wait`](Self::wait) for replicas.
 ///
-/// `Debug` never prints the password.
+/// `Debug` never prints the password (nor the sentinel's).
 #[derive(Clone, PartialEq)]
 pub struct ConnectionOptions {
     /// `host` (default `127.0.0.1`)
@@ -32,6 +34,67 @@ pub struct ConnectionOptions {
     pub read_timeout: f64,
     /// `persistent`: reuse one connection per process and configuration (PHP layer)
     pub persistent: bool,
+    /// `cluster`: seed nodes (`host:port`) of a Redis Cluster; empty (the default) means a single
+    /// Redis at `host:port` (or the sentinels' primary). `host`/`port` are then not used.
+    pub cluster: Vec<String>,
+    /// `sentinel`: ask these sentinels for the primary of a monitored master; `None` (default)
+    /// connects to `host:port`.
+    pub sentinel: Option<SentinelOptions>,
+    /// `tls` (or a `rediss://` URL): TLS to every Redis node (and sentinel)
+    pub tls: bool,
+    /// `tls_ca`: PEM file of the CA(s) to trust instead of the system's; implies `tls`
+    pub tls_ca: Option<String>,
+    /// `tls_cert`: PEM client certificate (with `tls_key`) for servers that require one; implies `tls`
+    pub tls_cert: Option<String>,
+    /// `tls_key`: PEM private key of `tls_cert`
+    pub tls_key: Option<String>,
+    /// `wait`: after each write, `WAIT` until this many replicas acknowledged it (see [`WaitOptions`])
+    pub wait: Option<WaitOptions>,
+}
+
+/// `'sentinel' => ['master' => 'mymaster', 'nodes' => ['127.0.0.1:26379', ...], 'password' => ..., 'username' => ...]`.
+///
+/// The connector asks each sentinel in turn for the master's address and uses it only when the
+/// node there answers `ROLE` with `master`; it asks again after a broken connection and after a
+/// `READONLY` reply (a failover demoted the node it was talking to). `Debug` hides the password.
+#[derive(Clone, PartialEq, Default)]
+pub struct SentinelOptions {
+    /// the master name the sentinels monitor (`sentinel monitor NAME ...`)
+    pub master: String,
+    /// sentinel addresses, `host:port`
+    pub nodes: Vec<String>,
+    /// ACL user on the sentinels (`None`: default user)
+    pub username: Option<String>,
+    /// password on the sentinels (`None`: no AUTH); the data nodes use `password`
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for SentinelOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentinelOptions")
+            .field("master", &self.master)
+            .field("nodes", &self.nodes)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `'wait' => ['replicas' => 1, 'timeout_ms' => 100]`: after every command that writes (push,
+/// later, bulk, pop, release, delete...), send `WAIT replicas timeout_ms` on the same connection.
+/// When fewer replicas acknowledged the write in time, the call fails with a connection error
+/// (the write is on the primary, but not known to be on a replica: retry, at-least-once).
+///
+/// What it buys: a push that returned has reached the replicas' memory, so a failover to one of
+/// them does not lose it. It is not fsync (a replica that restarts loses it too), and a replica
+/// promoted from the set that did not acknowledge can still miss it (Sentinel promotes the most
+/// up-to-date replica).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// replicas that must acknowledge (>= 1)
+    pub replicas: u32,
+    /// how long WAIT may block, milliseconds (0 = forever, Redis' meaning; default 100)
+    pub timeout_ms: u64,
 }
 
 impl Default for ConnectionOptions {
@@ -45,6 +108,13 @@ impl Default for ConnectionOptions {
             timeout: 0.0,
             read_timeout: 0.0,
             persistent: false,
+            cluster: Vec::new(),
+            sentinel: None,
+            tls: false,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            wait: None,
         }
     }
 }
@@ -60,7 +130,41 @@ impl fmt::Debug for ConnectionOptions {
             .field("timeout", &self.timeout)
             .field("read_timeout", &self.read_timeout)
             .field("persistent", &self.persistent)
+            .field("cluster", &self.cluster)
+            .field("sentinel", &self.sentinel)
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("wait", &self.wait)
             .finish()
+    }
+}
+
+/// Parses `host:port` (`[v6]:port` too); the port is required.
+pub(crate) fn parse_node(what: &str, s: &str) -> Result<(String, u16)> {
+    let s = s.trim();
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| Error::Config(format!("`{what}` entries must be `host:port`, got '{s}'")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Error::Config(format!("`{what}` entry '{s}' has no valid port")))?;
+    if host.is_empty() {
+        return Err(Error::Config(format!("`{what}` entry '{s}' has no host")));
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// `host:port`, bracketing IPv6 hosts.
+pub(crate) fn join_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -72,18 +176,23 @@ fn seconds(name: &str, v: f64) -> Result<Option<Duration>> {
 }
 
 impl ConnectionOptions {
-    /// Parses `redis://[[user]:password@]host[:port][/db][?timeout=S&read_timeout=S&persistent=1]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db][?timeout=S&read_timeout=S&persistent=1]`;
+    /// `rediss://` is the same over TLS, with `tls_ca=PATH`, `tls_cert=PATH`, `tls_key=PATH`.
     pub fn from_url(url: &str) -> Result<ConnectionOptions> {
         let u = url::Url::parse(url).map_err(|e| Error::Config(format!("invalid Redis URL: {e}")))?;
-        if u.scheme() != "redis" {
-            return Err(Error::Config(format!(
-                "unsupported URL scheme `{}` (expected redis://)",
-                u.scheme()
-            )));
-        }
+        let tls = match u.scheme() {
+            "redis" => false,
+            "rediss" => true,
+            other => {
+                return Err(Error::Config(format!(
+                    "unsupported URL scheme `{other}` (expected redis:// or rediss://)"
+                )))
+            }
+        };
         let mut o = ConnectionOptions {
             host: u.host_str().unwrap_or("127.0.0.1").to_owned(),
             port: u.port().unwrap_or(6379),
+            tls,
             ..Default::default()
         };
         // IPv6 hosts come bracketed from the URL parser
@@ -111,6 +220,9 @@ impl ConnectionOptions {
                 "read_timeout" => o.read_timeout = num(&v)?,
                 "persistent" => o.persistent = matches!(&*v, "1" | "true" | "yes" | "on"),
                 "select" | "db" => o.select = num(&v)? as i64,
+                "tls_ca" => o.tls_ca = Some(v.into_owned()).filter(|p| !p.is_empty()),
+                "tls_cert" => o.tls_cert = Some(v.into_owned()).filter(|p| !p.is_empty()),
+                "tls_key" => o.tls_key = Some(v.into_owned()).filter(|p| !p.is_empty()),
                 other => return Err(Error::Config(format!("unknown option `{other}` in Redis URL"))),
             }
         }
@@ -125,16 +237,65 @@ impl ConnectionOptions {
         if self.select < 0 {
             return Err(Error::Config(format!("`select` must be >= 0, got {}", self.select)));
         }
+        for n in &self.cluster {
+            parse_node("cluster", n)?;
+        }
+        if !self.cluster.is_empty() {
+            if self.sentinel.is_some() {
+                return Err(Error::Config("`cluster` and `sentinel` cannot be combined".into()));
+            }
+            if self.select != 0 {
+                return Err(Error::Config(format!(
+                    "`select` must be 0 with `cluster` (Redis Cluster has only database 0), got {}",
+                    self.select
+                )));
+            }
+        }
+        if let Some(s) = &self.sentinel {
+            if s.master.is_empty() {
+                return Err(Error::Config("`sentinel.master` must name the monitored master".into()));
+            }
+            if s.nodes.is_empty() {
+                return Err(Error::Config("`sentinel.nodes` must list at least one sentinel `host:port`".into()));
+            }
+            for n in &s.nodes {
+                parse_node("sentinel.nodes", n)?;
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(Error::Config(
+                "`tls_cert` and `tls_key` go together (a client certificate and its key)".into(),
+            ));
+        }
+        if let Some(w) = &self.wait {
+            if w.replicas == 0 {
+                return Err(Error::Config("`wait.replicas` must be >= 1".into()));
+            }
+        }
         Ok(())
     }
 
-    /// `host:port`, as error messages name the server (never with the password).
+    /// Whether connections use TLS (`tls`, a `rediss://` URL, or a `tls_*` file).
+    pub fn uses_tls(&self) -> bool {
+        self.tls || self.tls_ca.is_some() || self.tls_cert.is_some()
+    }
+
+    /// Whether this is a Redis Cluster (`cluster` seed nodes given).
+    pub fn is_cluster(&self) -> bool {
+        !self.cluster.is_empty()
+    }
+
+    /// `host:port`, as error messages name the server (never with the password); for a cluster
+    /// its seed nodes (`cluster 127.0.0.1:7000,...`), for a sentinel set the master name and the
+    /// sentinels.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        if !self.cluster.is_empty() {
+            return format!("cluster {}", self.cluster.join(","));
         }
+        if let Some(s) = &self.sentinel {
+            return format!("sentinel master `{}` via {}", s.master, s.nodes.join(","));
+        }
+        join_addr(&self.host, self.port)
     }
 
     pub(crate) fn connect_timeout(&self) -> Option<Duration> {
@@ -145,18 +306,58 @@ impl ConnectionOptions {
         seconds("read_timeout", self.read_timeout).ok().flatten()
     }
 
-    pub(crate) fn connection_info(&self) -> Result<ConnectionInfo> {
-        let mut redis = RedisConnectionInfo::default().set_db(self.select).set_skip_set_lib_name();
-        if let Some(p) = self.password.as_deref().filter(|p| !p.is_empty()) {
+    /// Connection info for one node at `host:port` with these credentials, database and TLS mode
+    /// (certificates are added by the caller).
+    pub(crate) fn node_info(
+        &self,
+        host: &str,
+        port: u16,
+        username: Option<&str>,
+        password: Option<&str>,
+        db: i64,
+    ) -> Result<ConnectionInfo> {
+        let mut redis = RedisConnectionInfo::default().set_db(db).set_skip_set_lib_name();
+        if let Some(p) = password.filter(|p| !p.is_empty()) {
             redis = redis.set_password(p);
         }
-        if let Some(u) = self.username.as_deref().filter(|u| !u.is_empty()) {
+        if let Some(u) = username.filter(|u| !u.is_empty()) {
             redis = redis.set_username(u);
         }
-        let info = ConnectionAddr::Tcp(self.host.clone(), self.port)
+        let addr = if self.uses_tls() {
+            ConnectionAddr::TcpTls {
+                host: host.to_owned(),
+                port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(host.to_owned(), port)
+        };
+        let info = addr
             .into_connection_info()
-            .map_err(|e| Error::Config(format!("invalid Redis address {}: {e}", self.addr())))?;
+            .map_err(|e| Error::Config(format!("invalid Redis address {}: {e}", join_addr(host, port))))?;
         Ok(info.set_redis_settings(redis))
+    }
+
+    /// The CA and client certificate files, read now (`None` when neither is configured: the
+    /// system's trust store, no client certificate).
+    pub(crate) fn tls_certificates(&self) -> Result<Option<redis::TlsCertificates>> {
+        if self.tls_ca.is_none() && self.tls_cert.is_none() {
+            return Ok(None);
+        }
+        let read = |key: &str, path: &str| std::fs::read(path).map_err(|e| Error::Config(format!("`{key}`: cannot read {path}: {e}")));
+        let root_cert = match &self.tls_ca {
+            Some(p) => Some(read("tls_ca", p)?),
+            None => None,
+        };
+        let client_tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some(redis::ClientTlsConfig {
+                client_cert: read("tls_cert", c)?,
+                client_key: read("tls_key", k)?,
+            }),
+            _ => None,
+        };
+        Ok(Some(redis::TlsCertificates { client_tls, root_cert }))
     }
 }
 
@@ -234,7 +435,9 @@ impl QueueOptions {
 /// pairs of the PHP config array (the PHP extension's `new RedisQueue($config)`):
 ///
 /// - connection: `url` (parsed first; the other keys override its parts), `host`, `port`,
-///   `password`, `username`, `select`, `timeout`, `read_timeout`, `persistent`;
+///   `password`, `username`, `select`, `timeout`, `read_timeout`, `persistent`; `cluster` (list
+///   of `host:port`), `sentinel` (`['master' => .., 'nodes' => [..], 'password' => .., 'username' => ..]`),
+///   `tls`, `tls_ca`, `tls_cert`, `tls_key`, `wait` (`['replicas' => N, 'timeout_ms' => MS]`);
 /// - queue: `dialect` (`'v1'`/`'v2'`/`'1'`/`'2'` or `'v3'`/`'3'`, default v3), `default` (1.x/2.x)
 ///   / `queue` (3.x; wins), `expire` (1.x/2.x) / `retry_after` (3.x; wins), `migrate_batch`.
 ///
@@ -315,6 +518,29 @@ where
     if let Some(v) = get("persistent") {
         conn.persistent = truthy(v);
     }
+    if let Some(v) = set("cluster") {
+        conn.cluster = node_list("cluster", v)?;
+    }
+    if let Some(v) = set("sentinel") {
+        conn.sentinel = sentinel_options(v)?;
+    }
+    if let Some(v) = get("tls") {
+        conn.tls = conn.tls || truthy(v);
+    }
+    for (name, field) in [
+        ("tls_ca", &mut conn.tls_ca),
+        ("tls_cert", &mut conn.tls_cert),
+        ("tls_key", &mut conn.tls_key),
+    ] {
+        if let Some(v) = set(name) {
+            *field = text(name, v)?
+                .ok_or_else(|| bad(name, "a file path", v))
+                .map(|p| Some(p).filter(|p| !p.is_empty()))?;
+        }
+    }
+    if let Some(v) = set("wait") {
+        conn.wait = wait_options(v)?;
+    }
     conn.validate()?;
 
     let mut queue = QueueOptions::new(dialect);
@@ -351,6 +577,86 @@ where
     queue.validate()?;
     Ok((conn, queue))
 }
+
+/// `cluster` / `sentinel.nodes`: a list of `host:port` strings (or one comma-separated string).
+fn node_list(key: &str, v: &Value) -> Result<Vec<String>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(items) => items.iter().map(|(_, v)| v).collect(),
+        Value::Str(_) => vec![v],
+        _ => return Err(bad(key, "a list of 'host:port' strings", v)),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let s = text(key, item)?.ok_or_else(|| bad(key, "a list of 'host:port' strings", item))?;
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (host, port) = parse_node(key, part)?;
+            out.push(join_addr(&host, port));
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(key, "a non-empty list of 'host:port' strings", v));
+    }
+    Ok(out)
+}
+
+/// `sentinel`: `['master' => NAME, 'nodes' => [...], 'password' => ..., 'username' => ...]`.
+fn sentinel_options(v: &Value) -> Result<Option<SentinelOptions>> {
+    let Value::Array(_) = v else {
+        return Err(bad("sentinel", "an array ['master' => NAME, 'nodes' => ['host:port', ...]]", v));
+    };
+    let field = |name: &str| v.get(name).filter(|v| !matches!(v, Value::Null));
+    let master = match field("master") {
+        Some(m) => text("sentinel.master", m)?.ok_or_else(|| bad("sentinel.master", "a master name", m))?,
+        None => String::new(),
+    };
+    let nodes = match field("nodes") {
+        Some(n) => node_list("sentinel.nodes", n)?,
+        None => Vec::new(),
+    };
+    let password = match v.get("password") {
+        Some(p) => secret("sentinel.password", p)?,
+        None => None,
+    };
+    let username = match v.get("username") {
+        Some(u) => secret("sentinel.username", u)?,
+        None => None,
+    };
+    Ok(Some(SentinelOptions {
+        master,
+        nodes,
+        username,
+        password,
+    }))
+}
+
+/// `wait`: `['replicas' => N, 'timeout_ms' => MS]`, or just N (timeout 100 ms).
+fn wait_options(v: &Value) -> Result<Option<WaitOptions>> {
+    let expected = "['replicas' => N >= 1, 'timeout_ms' => MS >= 0] or N";
+    let (replicas, timeout) = match v {
+        Value::Bool(false) => return Ok(None),
+        Value::Array(_) => (
+            v.get("replicas").ok_or_else(|| bad("wait", expected, v))?,
+            v.get("timeout_ms").filter(|t| !matches!(t, Value::Null)),
+        ),
+        _ => (v, None),
+    };
+    let replicas = integer("wait.replicas", replicas)
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| bad("wait.replicas", "an integer >= 1", replicas))?;
+    let timeout_ms = match timeout {
+        None => DEFAULT_WAIT_TIMEOUT_MS,
+        Some(t) => integer("wait.timeout_ms", t)
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| bad("wait.timeout_ms", "milliseconds >= 0", t))?,
+    };
+    Ok(Some(WaitOptions { replicas, timeout_ms }))
+}
+
+/// `wait.timeout_ms` when only the replica count is given.
+pub const DEFAULT_WAIT_TIMEOUT_MS: u64 = 100;
 
 /// `Error::Config` naming the key, what it must be and what it got.
 fn bad(key: &str, expected: &str, got: &Value) -> Error {
@@ -605,6 +911,103 @@ mod tests {
         assert!(ConnectionOptions::from_url("redis://x/abc").is_err());
         assert!(ConnectionOptions::from_url("redis://x?bogus=1").is_err());
         assert!(ConnectionOptions::from_url("redis://x?timeout=-1").is_err());
+    }
+
+    #[test]
+    fn config_beyond_one_redis() {
+        let (c, _) = cfg(&[
+            (
+                "cluster",
+                Value::list(vec![Value::from("10.0.0.1:7000"), Value::from("10.0.0.2:7001,10.0.0.3:7002")]),
+            ),
+            ("username", Value::from("queue")),
+            ("tls", Value::Bool(true)),
+            ("tls_ca", Value::from("/etc/ca.crt")),
+            (
+                "wait",
+                Value::map(vec![("replicas", Value::Int(1)), ("timeout_ms", Value::from("250"))]),
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.cluster, vec!["10.0.0.1:7000", "10.0.0.2:7001", "10.0.0.3:7002"]);
+        assert!(c.is_cluster() && c.uses_tls() && c.tls_ca.as_deref() == Some("/etc/ca.crt"));
+        assert_eq!(
+            c.wait,
+            Some(WaitOptions {
+                replicas: 1,
+                timeout_ms: 250
+            })
+        );
+        assert_eq!(c.addr(), "cluster 10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002");
+        let (c, _) = cfg(&[
+            (
+                "sentinel",
+                Value::map(vec![
+                    ("master", Value::from("mymaster")),
+                    ("nodes", Value::list(vec![Value::from("s1:26379"), Value::from("[::1]:26380")])),
+                    ("password", Value::from("sentinel-secret")),
+                ]),
+            ),
+            ("wait", Value::Int(2)),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let s = c.sentinel.clone().unwrap_or_default();
+        assert_eq!(
+            (s.master.as_str(), s.nodes.clone(), s.password.as_deref()),
+            (
+                "mymaster",
+                vec!["s1:26379".to_owned(), "[::1]:26380".to_owned()],
+                Some("sentinel-secret")
+            )
+        );
+        assert_eq!(
+            c.wait,
+            Some(WaitOptions {
+                replicas: 2,
+                timeout_ms: DEFAULT_WAIT_TIMEOUT_MS
+            })
+        );
+        assert!(!format!("{c:?}").contains("sentinel-secret"));
+        let o = ConnectionOptions::from_url("rediss://h:6390/?tls_ca=/x/ca.pem").unwrap_or_default();
+        assert!(o.tls && o.tls_ca.as_deref() == Some("/x/ca.pem") && o.port == 6390);
+        for (entries, key) in [
+            (vec![("cluster", Value::list(vec![Value::from("nohost")]))], "`cluster`"),
+            (vec![("cluster", Value::Int(1))], "`cluster`"),
+            (
+                vec![("cluster", Value::list(vec![Value::from("h:1")])), ("select", Value::Int(2))],
+                "`select`",
+            ),
+            (vec![("sentinel", Value::from("x"))], "`sentinel`"),
+            (
+                vec![("sentinel", Value::map(vec![("nodes", Value::list(vec![Value::from("h:1")]))]))],
+                "`sentinel.master`",
+            ),
+            (
+                vec![("sentinel", Value::map(vec![("master", Value::from("m"))]))],
+                "`sentinel.nodes`",
+            ),
+            (vec![("tls_cert", Value::from("/c.pem"))], "`tls_cert`"),
+            (vec![("wait", Value::Int(0))], "`wait.replicas`"),
+            (
+                vec![(
+                    "wait",
+                    Value::map(vec![("replicas", Value::Int(1)), ("timeout_ms", Value::Int(-1))]),
+                )],
+                "`wait.timeout_ms`",
+            ),
+        ] {
+            let msg = config_err(&entries);
+            assert!(msg.contains(key), "{msg}");
+        }
+        let msg = config_err(&[(
+            "sentinel",
+            Value::map(vec![
+                ("master", Value::from("m")),
+                ("nodes", Value::list(vec![Value::from("h:1")])),
+                ("password", Value::list(vec![Value::from("hunter2")])),
+            ]),
+        )]);
+        assert!(msg.contains("`sentinel.password`") && !msg.contains("hunter2"), "{msg}");
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! One Redis connection with think-queue's connect sequence (connect, AUTH, SELECT), error
-//! translation, one reconnect on a dropped connection, and fork safety.
+//! translation, one reconnect on a dropped connection, and fork safety; whatever the deployment
+//! ([`RedisConnection`]: one Redis, the sentinels' primary, a cluster), with the cluster key
+//! check for think-queue 1.x queues, re-resolution of the primary after a failover (`READONLY`),
+//! and `WAIT` for replicas when configured.
 #![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
@@ -8,6 +11,7 @@ use redis::{ErrorKind, RedisError, ServerErrorKind};
 
 use crate::config::ConnectionOptions;
 use crate::error::{Error, Result};
+use crate::link::RedisConnection;
 
 /// An open Redis connection taken out of a [`RedisQueue`](crate::RedisQueue) with
 /// [`detach_connection`](crate::RedisQueue::detach_connection), to be put into another queue
@@ -21,7 +25,7 @@ use crate::error::{Error, Result};
 /// descriptor and sends nothing. `Debug` never prints the password.
 pub struct DetachedConnection {
     opts: ConnectionOptions,
-    con: redis::Connection,
+    con: RedisConnection,
     pid: u32,
 }
 
@@ -50,7 +54,7 @@ impl std::fmt::Debug for DetachedConnection {
 /// A lazily (re)connected Redis connection owned by one queue object.
 pub(crate) struct Conn {
     opts: ConnectionOptions,
-    con: Option<redis::Connection>,
+    con: Option<RedisConnection>,
     /// process that opened `con`: a forked child must not use its parent's socket
     pid: u32,
     /// failed connection attempts in a row, and the earliest time for the next one
@@ -127,7 +131,18 @@ impl Conn {
         None
     }
 
-    fn ensure(&mut self) -> Result<&mut redis::Connection> {
+    /// On a Redis Cluster, refuses keys whose queue cannot live in one hash slot (think-queue
+    /// 1.x/2.x names without a hash tag), with a message that says what to do.
+    pub(crate) fn check_key(&self, key: &str) -> Result<()> {
+        if self.opts.is_cluster() {
+            if let Some(msg) = crate::dialect::cluster_key_problem(key) {
+                return Err(Error::Config(msg));
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure(&mut self) -> Result<&mut RedisConnection> {
         let pid = std::process::id();
         if self.pid != pid {
             // Forked: the socket is shared with the parent. Drop our copy of the descriptor
@@ -167,22 +182,8 @@ impl Conn {
         }
     }
 
-    fn open(&self) -> Result<redis::Connection> {
-        let info = self.opts.connection_info()?;
-        let client = redis::Client::open(info).map_err(|e| self.translate(e, ""))?;
-        // The timeout also bounds the handshake (AUTH, SELECT). Without a connect timeout, the
-        // read timeout bounds connect + handshake, so a server that accepts and never answers
-        // cannot hang the constructor when only `read_timeout` is configured.
-        let con = match self.opts.connect_timeout().or(self.opts.read_timeout_duration()) {
-            Some(t) => client.get_connection_with_timeout(t),
-            None => client.get_connection(),
-        }
-        .map_err(|e| self.translate(e, ""))?;
-        con.set_read_timeout(self.opts.read_timeout_duration())
-            .map_err(|e| self.translate(e, ""))?;
-        con.set_write_timeout(self.opts.read_timeout_duration())
-            .map_err(|e| self.translate(e, ""))?;
-        Ok(con)
+    fn open(&self) -> Result<RedisConnection> {
+        RedisConnection::open(&self.opts)
     }
 
     /// Runs `op` on the connection. When the connection turns out to be broken (Redis restarted,
@@ -191,14 +192,28 @@ impl Conn {
     ///
     /// A retried write may have been applied before the connection broke: operations are then
     /// at-least-once (a push may land twice, a pop leaves a reservation that expires), never lost.
-    pub(crate) fn run<T>(&mut self, key: &str, mut op: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+    ///
+    /// A `READONLY` reply (the node was demoted to a replica by a failover) also drops the
+    /// connection and retries once: a sentinel-managed connection then asks the sentinels for
+    /// the new primary. With [`WaitOptions`](crate::WaitOptions), a call that wrote is followed
+    /// by `WAIT`; too few acknowledgements make it a connection error.
+    pub(crate) fn run<T>(&mut self, key: &str, mut op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>) -> Result<T> {
+        self.check_key(key)?;
+        let wait = self.opts.wait;
         let mut retried = false;
         loop {
             let con = self.ensure()?;
+            con.take_wrote();
             match op(con) {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    let wrote = con.take_wrote();
+                    if let (Some(w), true) = (wait, wrote) {
+                        self.wait_for_replicas(key, w)?;
+                    }
+                    return Ok(v);
+                }
                 Err(e) => {
-                    let broken = is_broken(&e);
+                    let broken = is_broken(&e) || is_readonly(&e);
                     if broken {
                         self.con = None;
                     }
@@ -212,13 +227,33 @@ impl Conn {
         }
     }
 
+    fn wait_for_replicas(&mut self, key: &str, w: crate::config::WaitOptions) -> Result<()> {
+        let Some(con) = self.con.as_mut() else { return Ok(()) };
+        match con.wait_replicas(key, w) {
+            Ok(n) if n >= i64::from(w.replicas) => Ok(()),
+            Ok(n) => Err(Error::Connection {
+                addr: con.addr().to_owned(),
+                detail: format!(
+                    "the write to `{key}` was acknowledged by {n} of {} replicas within {} ms (WAIT); it may be lost in a failover",
+                    w.replicas, w.timeout_ms
+                ),
+            }),
+            Err(e) => {
+                if is_broken(&e) {
+                    self.con = None;
+                }
+                Err(self.translate(e, key))
+            }
+        }
+    }
+
     /// [`run`](Self::run) with the socket's read timeout set to `timeout` for this command (a
     /// blocking command that waits longer than the configured read timeout), restored after.
     pub(crate) fn run_with_read_timeout<T>(
         &mut self,
         key: &str,
         timeout: Duration,
-        mut op: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>,
     ) -> Result<T> {
         let restore = self.opts.read_timeout_duration();
         let result = self.run(key, |c| {
@@ -235,27 +270,52 @@ impl Conn {
     }
 
     fn translate(&self, e: RedisError, key: &str) -> Error {
-        let addr = self.opts.addr();
-        let detail = describe(&e, &self.opts);
-        match e.kind() {
-            ErrorKind::AuthenticationFailed => Error::Auth { addr, detail },
-            ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::Extension
-                if matches!(e.code(), Some("NOAUTH") | Some("WRONGPASS")) || detail.contains("NOAUTH") || detail.contains("WRONGPASS") =>
-            {
-                Error::Auth { addr, detail }
-            }
-            ErrorKind::InvalidClientConfig => Error::Config(detail),
-            _ if is_broken(&e) || e.is_timeout() => Error::Connection { addr, detail },
-            _ => Error::Redis {
-                key: key.to_owned(),
-                detail,
-            },
+        let addr = match &self.con {
+            Some(c) => c.addr().to_owned(),
+            None => self.opts.addr(),
+        };
+        translate(e, key, &addr, &self.opts)
+    }
+}
+
+/// A redis-rs error as ours: `addr` names the server (never with the password).
+pub(crate) fn translate(e: RedisError, key: &str, addr: &str, opts: &ConnectionOptions) -> Error {
+    let addr = addr.to_owned();
+    let detail = describe(&e, opts);
+    match e.kind() {
+        ErrorKind::AuthenticationFailed => Error::Auth { addr, detail },
+        ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::Extension
+            if matches!(e.code(), Some("NOAUTH") | Some("WRONGPASS")) || detail.contains("NOAUTH") || detail.contains("WRONGPASS") =>
+        {
+            Error::Auth { addr, detail }
         }
+        ErrorKind::InvalidClientConfig => Error::Config(detail),
+        _ if is_broken(&e) || e.is_timeout() => Error::Connection { addr, detail },
+        _ if is_readonly(&e) || e.code() == Some("MASTERDOWN") || e.code() == Some("CLUSTERDOWN") => Error::Connection { addr, detail },
+        _ => Error::Redis {
+            key: key.to_owned(),
+            detail,
+        },
     }
 }
 
 fn is_broken(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_unrecoverable_error()
+}
+
+/// `READONLY You can't write against a read only replica`: the node was demoted.
+fn is_readonly(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly) || e.code() == Some("READONLY")
+}
+
+/// `text` with the configured passwords (data and sentinel) replaced.
+pub(crate) fn redact(text: &str, opts: &ConnectionOptions) -> String {
+    let mut s = text.to_owned();
+    let sentinel = opts.sentinel.as_ref().and_then(|s| s.password.as_deref());
+    for p in [opts.password.as_deref(), sentinel].into_iter().flatten().filter(|p| p.len() >= 3) {
+        s = s.replace(p, "<redacted>");
+    }
+    s
 }
 
 /// A readable message without the password.
@@ -273,10 +333,7 @@ fn describe(e: &RedisError, opts: &ConnectionOptions) -> String {
     if !e.is_timeout() && s.contains("(os error 11)") {
         s = format!("read timed out ({})", s);
     }
-    if let Some(p) = opts.password.as_deref().filter(|p| p.len() >= 3) {
-        s = s.replace(p, "<redacted>");
-    }
-    s
+    redact(&s, opts)
 }
 
 #[cfg(test)]

@@ -82,6 +82,35 @@ pub struct QueueKeys {
     pub dead: String,
 }
 
+/// The hash tag Redis Cluster hashes a key by: the text between the first `{` and the first `}`
+/// after it, when not empty; `None` when the whole key is hashed.
+pub fn hash_tag(key: &str) -> Option<&str> {
+    let open = key.find('{')?;
+    let close = key[open + 1..].find('}')? + open + 1;
+    (close > open + 1).then(|| &key[open + 1..close])
+}
+
+/// Why a key cannot be used on a Redis Cluster, or `None`. A think-queue 1.x/2.x queue's keys
+/// (`queues:NAME`, `queues:NAME:delayed`, `queues:NAME:reserved`) hash to different slots unless
+/// NAME carries a hash tag, and one Lua script must touch them together; 3.x keys
+/// (`{queues:NAME}...`) always share one slot.
+pub(crate) fn cluster_key_problem(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("queues:")?;
+    if hash_tag(key).is_some() {
+        return None;
+    }
+    let name = [":delayed", ":reserved", ":dead"]
+        .iter()
+        .find_map(|s| rest.strip_suffix(s))
+        .unwrap_or(rest);
+    Some(format!(
+        "queue `{name}`: on a Redis Cluster the think-queue 1.x/2.x keys `queues:{name}`, `queues:{name}:delayed` and \
+         `queues:{name}:reserved` fall into different hash slots, and a job cannot move between them atomically; \
+         put a hash tag in the queue name, e.g. `{{{name}}}` (keys `queues:{{{name}}}`, `queues:{{{name}}}:delayed`, ... share one slot), \
+         for producers and workers alike (or use think-queue 3.x keys, `'dialect' => 'v3'`)"
+    ))
+}
+
 /// think-queue's rule for the queue name: a falsy name (`""`, `"0"`, none) means the default queue.
 pub fn resolve_queue_name<'a>(queue: Option<&'a str>, default: &'a str) -> &'a str {
     match queue {
@@ -93,6 +122,24 @@ pub fn resolve_queue_name<'a>(queue: Option<&'a str>, default: &'a str) -> &'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_tags_and_cluster_keys() {
+        assert_eq!(hash_tag("{queues:sms}:delayed"), Some("queues:sms"));
+        assert_eq!(hash_tag("queues:{sms}:delayed"), Some("sms"));
+        assert_eq!(hash_tag("queues:a{}b{c}"), None);
+        assert_eq!(hash_tag("queues:a{b"), None);
+        for name in ["{sms}", "x{sms}y", "{a}{b}"] {
+            for key in [Dialect::V1.keys(name).ready, Dialect::V1.keys(name).delayed] {
+                assert_eq!(cluster_key_problem(&key), None, "{key}");
+            }
+        }
+        let msg = cluster_key_problem("queues:sms:reserved").unwrap_or_default();
+        assert!(msg.contains("queue `sms`") && msg.contains("`{sms}`"), "{msg}");
+        assert!(cluster_key_problem("queues:a{}b").is_some());
+        assert_eq!(cluster_key_problem("{queues:sms}:delayed"), None);
+        assert_eq!(cluster_key_problem("PING"), None);
+    }
 
     #[test]
     fn keys_per_dialect() {

@@ -112,8 +112,10 @@ impl Drop for Leases {
     }
 }
 
-fn spawn(shared: Arc<Shared>, opts: ConnectionOptions, retry_after: i64) -> Option<JoinHandle<()>> {
+fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, retry_after: i64) -> Option<JoinHandle<()>> {
     let every = interval(retry_after);
+    // renewals need no WAIT: a renewal lost in a failover is made again at the next tick
+    opts.wait = None;
     std::thread::Builder::new()
         .name("tqn-lease".into())
         .spawn(move || {

@@ -73,6 +73,7 @@ mod id;
 mod job;
 mod json;
 mod lease;
+mod link;
 mod payload;
 mod queue;
 mod scripts;
@@ -83,9 +84,9 @@ mod worker;
 #[cfg(feature = "php")]
 mod ext;
 
-pub use config::{options_from_config, ConnectionOptions, QueueOptions};
+pub use config::{options_from_config, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS};
 pub use conn::DetachedConnection;
-pub use dialect::{resolve_queue_name, Dialect, QueueKeys};
+pub use dialect::{hash_tag, resolve_queue_name, Dialect, QueueKeys};
 pub use error::{Error, Result};
 pub use id::{new_job_id, JOB_ID_LEN};
 pub use job::ReservedJob;
@@ -93,6 +94,7 @@ pub use json::{
     decode, encode, encode_into, normalise, to_value, DecodeError, EncodeError, Key, SerializeError, Value, MAX_DECODE_NESTING,
     MAX_ENCODE_DEPTH,
 };
+pub use link::RedisConnection;
 pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
 pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE, MAX_PENDING_ACKS};
 pub use scripts::script_source;

@@ -134,8 +134,11 @@ impl RedisQueue {
             (true, Some(s)) => Some(crate::lease::Leases::new(s)),
             _ => None,
         };
+        let conn = crate::conn::Conn::new(conn)?;
+        // on a cluster, a 1.x default queue without a hash tag is refused now (see Conn::check_key)
+        conn.check_key(&opts.dialect.keys(&opts.default_queue).ready)?;
         Ok(RedisQueue {
-            conn: crate::conn::Conn::new(conn)?,
+            conn,
             opts,
             clock: unix_now,
             blmove_supported: true,

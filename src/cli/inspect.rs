@@ -69,33 +69,19 @@ fn sort_key(q: &QueueRef) -> (String, String) {
 
 /// Every queue with at least one key of the right Redis type, found with SCAN over the key
 /// patterns of the dialects in `scope`, sorted by name.
-pub fn discover(raw: &mut redis::Connection, scope: &[Dialect]) -> CliResult<Vec<QueueRef>> {
+pub fn discover(raw: &mut think_queue_native::RedisConnection, scope: &[Dialect]) -> CliResult<Vec<QueueRef>> {
     let mut keys: Vec<(Vec<u8>, Dialect, String, Part)> = Vec::new();
     for dialect in scope {
         let pattern = match dialect {
             Dialect::V1 => "queues:*",
             Dialect::V3 => "{queues:*",
         };
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query(raw)?;
-            for key in batch {
-                if let Some((d, name, part)) = classify(&key) {
-                    if d == *dialect && !keys.iter().any(|(k, ..)| *k == key) {
-                        keys.push((key, d, name, part));
-                    }
+        for key in raw.scan_match(pattern)? {
+            if let Some((d, name, part)) = classify(&key) {
+                if d == *dialect && !keys.iter().any(|(k, ..)| *k == key) {
+                    keys.push((key, d, name, part));
                 }
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
     let mut found: Vec<QueueRef> = Vec::new();
@@ -121,7 +107,7 @@ pub fn discover(raw: &mut redis::Connection, scope: &[Dialect]) -> CliResult<Vec
 
 /// The queues a command works on: the named ones (in each dialect where they have keys, or the
 /// fixed dialect), or every queue found.
-pub fn targets(ctx: &Context, raw: &mut redis::Connection, names: &[String]) -> CliResult<Vec<QueueRef>> {
+pub fn targets(ctx: &Context, raw: &mut think_queue_native::RedisConnection, names: &[String]) -> CliResult<Vec<QueueRef>> {
     if names.is_empty() {
         return discover(raw, &ctx.scope());
     }
@@ -169,7 +155,7 @@ fn first_score(items: &[(Vec<u8>, f64)]) -> Option<i64> {
 }
 
 /// Counts of one queue, in one round trip.
-pub fn queue_stats(raw: &mut redis::Connection, q: &QueueRef, now: i64) -> CliResult<QueueStats> {
+pub fn queue_stats(raw: &mut think_queue_native::RedisConnection, q: &QueueRef, now: i64) -> CliResult<QueueStats> {
     let k = q.dialect.keys(&q.name);
     let mut pipe = redis::pipe();
     pipe.cmd("LLEN")

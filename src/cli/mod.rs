@@ -58,7 +58,9 @@ const ABOUT: &str = "Operate think-queue Redis queues: think-queue 1.x/2.x (keys
 whatever fills or drains them (stock PHP, the think_queue_native extension, Rust services).";
 
 const AFTER_HELP: &str = "Connection: --url, else the think-queue config file given with --config, else $TQN_REDIS_URL, else \
-redis://127.0.0.1:6379/0; --host/--port/--password/--username/--db override parts of it.
+redis://127.0.0.1:6379/0; --host/--port/--password/--username/--db override parts of it. \
+--cluster, --sentinel with --sentinel-master, --tls/--tls-ca/--tls-cert/--tls-key reach a Redis Cluster, \
+a Sentinel-managed primary, a TLS port.
 Dialect: --dialect, else the config file's generation (a `connections` array is 3.x), else each command \
 looks at which generation's keys the queue has.";
 
@@ -78,7 +80,7 @@ pub struct Cli {
 /// Where Redis is and how to read its queues.
 #[derive(Debug, Args)]
 pub struct ConnArgs {
-    /// redis://[[user]:password@]host[:port][/db][?timeout=S&read_timeout=S]
+    /// redis://[[user]:password@]host[:port][/db][?timeout=S&read_timeout=S] (rediss:// for TLS)
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
     /// A think-queue config file (config/queue.php, application/extra/queue.php), read with `php`.
@@ -102,6 +104,33 @@ pub struct ConnArgs {
     /// Redis database number (think-queue's `select`).
     #[arg(short = 'n', long = "db", global = true, value_name = "N")]
     pub db: Option<i64>,
+    /// Redis Cluster seed nodes (host:port,host:port,...); --host/--port are then not used.
+    #[arg(long, global = true, value_name = "NODES")]
+    pub cluster: Option<String>,
+    /// Sentinels (host:port,host:port,...) to ask for the primary of --sentinel-master.
+    #[arg(long, global = true, value_name = "NODES")]
+    pub sentinel: Option<String>,
+    /// The master name the sentinels monitor.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub sentinel_master: Option<String>,
+    /// ACL user on the sentinels.
+    #[arg(long, global = true, value_name = "USER")]
+    pub sentinel_username: Option<String>,
+    /// Password on the sentinels.
+    #[arg(long, global = true, value_name = "PASSWORD")]
+    pub sentinel_password: Option<String>,
+    /// TLS (as a rediss:// URL does).
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// PEM file of the CA to trust instead of the system's (implies --tls).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate, with --tls-key (implies --tls).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// Wire dialect: v1 = think-queue 1.x/2.x (ThinkPHP 5.0/5.1), v3 = think-queue 3.x (ThinkPHP 6/8).
     #[arg(long, global = true, value_parser = parse_dialect, value_name = "v1|v3")]
     pub dialect: Option<Dialect>,
@@ -255,6 +284,48 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn beyond_one_redis_flags() {
+        let ctx = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).map_err(|e| CliError(e.to_string()))?;
+            settings::Context::from_args(&cli.conn, false)
+        };
+        let c = ctx(&[
+            "tqn",
+            "--cluster",
+            "h1:7000,h2:7001",
+            "--username",
+            "q",
+            "--tls-ca",
+            "/ca.pem",
+            "stats",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.conn.cluster, vec!["h1:7000", "h2:7001"]);
+        assert!(c.conn.uses_tls() && c.conn.username.as_deref() == Some("q"));
+        let c = ctx(&[
+            "tqn",
+            "--sentinel",
+            "s1:26379,s2:26379",
+            "--sentinel-master",
+            "mymaster",
+            "--sentinel-password",
+            "sp",
+            "stats",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let s = c.conn.sentinel.clone().unwrap_or_default();
+        assert_eq!(
+            (s.master.as_str(), s.nodes.len(), s.password.as_deref()),
+            ("mymaster", 2, Some("sp"))
+        );
+        let c = ctx(&["tqn", "--url", "rediss://h:6390/", "stats"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.conn.tls && c.conn.port == 6390);
+        assert!(ctx(&["tqn", "--sentinel", "s1:1", "stats"]).is_err_and(|e| e.0.contains("--sentinel-master")));
+        assert!(ctx(&["tqn", "--cluster", "nohost", "stats"]).is_err_and(|e| e.0.contains("`cluster`")));
+        assert!(ctx(&["tqn", "--tls-cert", "/c.pem", "stats"]).is_err_and(|e| e.0.contains("`tls_cert`")));
     }
 
     #[test]

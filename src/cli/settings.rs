@@ -2,7 +2,9 @@
 //!
 //! Connection: `--url`, else `--config FILE` (a think-queue PHP config, evaluated by the PHP CLI
 //! and printed as JSON), else `$TQN_REDIS_URL`, else `redis://127.0.0.1:6379/0`; then
-//! `--host`/`--port`/`--password`/`--username`/`--db` override single parts.
+//! `--host`/`--port`/`--password`/`--username`/`--db` override single parts; `--cluster`,
+//! `--sentinel`/`--sentinel-master`, `--tls`/`--tls-ca`/`--tls-cert`/`--tls-key` (or a
+//! `rediss://` URL) reach a Redis Cluster, a Sentinel-managed primary, a TLS port.
 //!
 //! Config files: think-queue 1.x/2.x keep the Redis settings in the whole array (`connector`,
 //! `host`, `port`, `expire`, `default`, ...); 3.x in `connections[NAME]` (`type`, `queue`,
@@ -11,10 +13,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
-use think_queue_native::{decode, options_from_config, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisQueue, Value};
+use think_queue_native::{
+    decode, options_from_config, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisConnection, RedisQueue,
+    SentinelOptions, Value,
+};
 
 use super::{CliError, CliResult, ConnArgs};
 
@@ -219,6 +222,37 @@ impl Context {
         if let Some(db) = a.db {
             conn.select = db;
         }
+        if let Some(nodes) = &a.cluster {
+            conn.cluster = split_nodes(nodes);
+            conn.sentinel = None;
+        }
+        if let Some(nodes) = &a.sentinel {
+            let Some(master) = a.sentinel_master.clone() else {
+                return Err(CliError("--sentinel needs --sentinel-master NAME".into()));
+            };
+            let keep = conn.sentinel.take().unwrap_or_default();
+            conn.sentinel = Some(SentinelOptions {
+                master,
+                nodes: split_nodes(nodes),
+                username: a.sentinel_username.clone().or(keep.username).filter(|u| !u.is_empty()),
+                password: a.sentinel_password.clone().or(keep.password).filter(|p| !p.is_empty()),
+            });
+            conn.cluster.clear();
+        } else if a.sentinel_master.is_some() {
+            return Err(CliError("--sentinel-master needs --sentinel host:port,...".into()));
+        }
+        if a.tls {
+            conn.tls = true;
+        }
+        for (flag, field) in [
+            (&a.tls_ca, &mut conn.tls_ca),
+            (&a.tls_cert, &mut conn.tls_cert),
+            (&a.tls_key, &mut conn.tls_key),
+        ] {
+            if let Some(path) = flag {
+                *field = Some(path.to_string_lossy().into_owned());
+            }
+        }
         if conn.timeout == 0.0 {
             conn.timeout = CLI_CONNECT_TIMEOUT;
         }
@@ -268,19 +302,18 @@ impl Context {
     }
 
     /// The dialects in which `queue` has any key (all four: ready, delayed, reserved, dead), or the fixed one.
-    pub fn dialects_of(&self, raw: &mut redis::Connection, queue: &str) -> CliResult<Vec<Dialect>> {
+    pub fn dialects_of(&self, raw: &mut RedisConnection, queue: &str) -> CliResult<Vec<Dialect>> {
         if let Some(d) = self.dialect {
             return Ok(vec![d]);
         }
         let mut found = Vec::new();
         for d in [Dialect::V1, Dialect::V3] {
             let k = d.keys(queue);
-            let n: i64 = redis::cmd("EXISTS")
-                .arg(&k.ready)
-                .arg(&k.delayed)
-                .arg(&k.reserved)
-                .arg(&k.dead)
-                .query(raw)?;
+            // one EXISTS per key: a 1.x queue's keys may lie in different cluster slots
+            let mut n = 0i64;
+            for key in [&k.ready, &k.delayed, &k.reserved, &k.dead] {
+                n += redis::cmd("EXISTS").arg(key).query::<i64>(raw)?;
+            }
             if n > 0 {
                 found.push(d);
             }
@@ -288,29 +321,20 @@ impl Context {
         Ok(found)
     }
 
-    /// A plain Redis connection (AUTH and SELECT done) for reads the queue API does not offer.
-    pub fn raw(&self) -> CliResult<redis::Connection> {
-        let c = &self.conn;
-        let mut settings = RedisConnectionInfo::default().set_db(c.select).set_skip_set_lib_name();
-        if let Some(p) = c.password.as_deref().filter(|p| !p.is_empty()) {
-            settings = settings.set_password(p);
-        }
-        if let Some(u) = c.username.as_deref().filter(|u| !u.is_empty()) {
-            settings = settings.set_username(u);
-        }
-        let info = ConnectionAddr::Tcp(c.host.clone(), c.port)
-            .into_connection_info()
-            .map_err(|e| CliError(format!("invalid Redis address {}: {e}", c.addr())))?
-            .set_redis_settings(settings);
-        let unreachable = |e: redis::RedisError| CliError(format!("cannot reach Redis at {}: {e}", c.addr()));
-        let client = redis::Client::open(info).map_err(unreachable)?;
-        let conn = client
-            .get_connection_with_timeout(Duration::from_secs_f64(c.timeout.max(0.001)))
-            .map_err(unreachable)?;
-        conn.set_read_timeout(Some(Duration::from_secs_f64(c.read_timeout.max(0.001))))
-            .map_err(unreachable)?;
-        Ok(conn)
+    /// A Redis connection (AUTH and SELECT done; the sentinels' primary; or the cluster) for
+    /// reads the queue API does not offer.
+    pub fn raw(&self) -> CliResult<RedisConnection> {
+        Ok(self.conn.open()?)
     }
+}
+
+/// `host:port,host:port` (commas or spaces).
+fn split_nodes(list: &str) -> Vec<String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

@@ -274,25 +274,43 @@ pub(crate) fn assoc<V: ext_php_rs::convert::IntoZval>(entries: Vec<(&str, V)>) -
     Ok(ht)
 }
 
-/// The string-keyed entries of a config array, top level only, as the core's option parser
-/// reads them: scalars converted, other values replaced by a placeholder of their kind (only
-/// their kind matters: every option is a scalar), so an unknown key never fails.
+/// The string-keyed entries of a config array, as the core's option parser reads them: scalars
+/// converted, nested arrays (`cluster`, `sentinel`, `wait`) converted up to 4 levels deep, other
+/// values replaced by a placeholder of their kind (only their kind matters), so an unknown key
+/// never fails.
 pub(crate) fn config_entries(ht: &ZendHashTable) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (k, v) in entries(ht) {
         let Some(key) = k.str() else { continue };
-        let v = v.dereference();
-        let value = match v.get_type() {
-            DataType::Null => Value::Null,
-            DataType::False => Value::Bool(false),
-            DataType::True => Value::Bool(true),
-            DataType::Long => Value::Int(v.long().unwrap_or_default()),
-            DataType::Double => Value::Float(v.double().unwrap_or_default()),
-            DataType::String => Value::Str(v.zend_str().map(|s| s.as_bytes().to_vec()).unwrap_or_default()),
-            DataType::Array => Value::Array(vec![]),
-            _ => Value::Object(vec![]),
-        };
-        out.push((key.to_owned(), value));
+        out.push((key.to_owned(), config_value(v, 0)));
     }
     out
+}
+
+fn config_value(v: &Zval, depth: usize) -> Value {
+    let v = v.dereference();
+    match v.get_type() {
+        DataType::Null => Value::Null,
+        DataType::False => Value::Bool(false),
+        DataType::True => Value::Bool(true),
+        DataType::Long => Value::Int(v.long().unwrap_or_default()),
+        DataType::Double => Value::Float(v.double().unwrap_or_default()),
+        DataType::String => Value::Str(v.zend_str().map(|s| s.as_bytes().to_vec()).unwrap_or_default()),
+        DataType::Array if depth < 4 => match v.array() {
+            Some(ht) => Value::Array(
+                entries(ht)
+                    .map(|(k, item)| {
+                        let key = match k.str() {
+                            Some(s) => Key::Str(s.as_bytes().to_vec()),
+                            None => Key::Int(k.long().unwrap_or_default()),
+                        };
+                        (key, config_value(item, depth + 1))
+                    })
+                    .collect(),
+            ),
+            None => Value::Array(vec![]),
+        },
+        DataType::Array => Value::Array(vec![]),
+        _ => Value::Object(vec![]),
+    }
 }

@@ -16,3 +16,9 @@ pub mod redis_server;
 pub fn vectors_path() -> String {
     std::env::var("TQN_VECTORS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/payloads.jsonl").to_owned())
 }
+
+// Beyond one Redis (the scale suite): a cluster, a sentinel set, TLS material.
+pub mod acl;
+pub mod cluster;
+pub mod sentinel;
+pub mod tls;

@@ -64,6 +64,8 @@ fn server_binary() -> String {
 #[derive(Debug)]
 pub struct RedisServer {
     port: u16,
+    /// a config file given as the first argument (sentinels need one they can rewrite)
+    config: Option<PathBuf>,
     extra: Vec<String>,
     dir: PathBuf,
     /// `None` while stopped.
@@ -107,15 +109,28 @@ impl RedisServer {
     /// `&["--requirepass", "secret"]`. Tries up to 5 free ports if the chosen one gets taken
     /// between probing and binding. Panics when the server cannot be started.
     pub fn start_with(extra: &[&str]) -> RedisServer {
+        RedisServer::start_with_config(None, extra)
+    }
+
+    /// Like [`start_with`](Self::start_with), with `config` written to `redis.conf` in the
+    /// server's dir and passed as the first argument (a sentinel: `Some("sentinel monitor ...")`
+    /// with `extra` `["--sentinel"]`).
+    pub fn start_with_config(config: Option<&str>, extra: &[&str]) -> RedisServer {
         let dir = make_temp_dir();
+        let config = config.map(|text| {
+            let path = dir.join("redis.conf");
+            fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+            path
+        });
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         let mut taken = Vec::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
-            match launch(port, &extra, &dir) {
+            match launch(port, config.as_deref(), &extra, &dir) {
                 Ok(running) => {
                     return RedisServer {
                         port,
+                        config,
                         extra,
                         dir,
                         running: Some(running),
@@ -182,7 +197,7 @@ impl RedisServer {
         self.stop();
         let deadline = Instant::now() + RESTART_BIND_TIMEOUT;
         loop {
-            match launch(self.port, &self.extra, &self.dir) {
+            match launch(self.port, self.config.as_deref(), &self.extra, &self.dir) {
                 Ok(running) => {
                     self.running = Some(running);
                     return;
@@ -243,13 +258,14 @@ fn make_temp_dir() -> PathBuf {
 }
 
 /// A loopback port that was free a moment ago (bind port 0, read it, release it).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0 to find a free port");
     listener.local_addr().expect("local_addr of the probe listener").port()
 }
 
-fn server_args(port: u16, dir: &Path, extra: &[String]) -> Vec<String> {
-    let mut args: Vec<String> = vec![
+fn server_args(port: u16, config: Option<&Path>, dir: &Path, extra: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = config.map(|c| c.to_string_lossy().into_owned()).into_iter().collect();
+    args.extend([
         "--port".into(),
         port.to_string(),
         "--bind".into(),
@@ -264,7 +280,7 @@ fn server_args(port: u16, dir: &Path, extra: &[String]) -> Vec<String> {
         "no".into(),
         "--protected-mode".into(),
         "no".into(),
-    ];
+    ]);
     args.extend(extra.iter().cloned());
     args
 }
@@ -297,9 +313,9 @@ fn log_tail(log: &Path, from: u64) -> String {
 }
 
 /// Spawns `redis-server` on `port` plus its watchdog, and waits until it answers.
-fn launch(port: u16, extra: &[String], dir: &Path) -> Result<Running, LaunchError> {
+fn launch(port: u16, config: Option<&Path>, extra: &[String], dir: &Path) -> Result<Running, LaunchError> {
     let bin = server_binary();
-    let args = server_args(port, dir, extra);
+    let args = server_args(port, config, dir, extra);
     let cmdline = format!("{bin} {}", args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "));
     let log_path = dir.join(LOG_FILE);
     let open_log = || OpenOptions::new().create(true).append(true).open(&log_path);
