@@ -13,10 +13,13 @@ JOBS=${1:-$([ "${BENCH_QUICK:-}" = 1 ] && echo 2000 || echo 20000)}
 THREADS=${2:-4}
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tqn-bench-cluster.XXXXXX")
-pids=()
+# start_node runs in $(...) subshells, so it records the PIDs in a file, not in a shell array
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local p
+  if [ -f "$dir/pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done <"$dir/pids"
+    while read -r p; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done <"$dir/pids"
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -33,7 +36,7 @@ start_node() {
     pid=$!
     for _i in $(seq 1 50); do
       if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
-        pids+=("$pid"); echo "$port"; return 0
+        echo "$pid" >>"$dir/pids"; echo "$port"; return 0
       fi
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
