@@ -26,6 +26,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+source scripts/lib.sh
 
 ext=${TQN_EXT_SO:-$root/target/release/libthink_queue_native.so}
 [ -f "$ext" ] || { echo "chaos: $ext does not exist (make ext)" >&2; exit 2; }
@@ -125,7 +126,7 @@ start_redis() {
   REDIS_PIDS+=("$LAST")
   local i
   for i in $(seq 1 100); do
-    if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then return 0; fi
+    if tqn_redis_ping "$port"; then return 0; fi
     alive "$REDIS_PID" || break
     sleep 0.05
   done

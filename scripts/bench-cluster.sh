@@ -9,6 +9,7 @@
 # so the cluster line shows routing overhead more than scaling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 JOBS=${1:-$([ "${BENCH_QUICK:-}" = 1 ] && echo 2000 || echo 20000)}
 THREADS=${2:-4}
 
@@ -35,7 +36,7 @@ start_node() {
       --daemonize no --protected-mode no "$@" >"$dir/$name/log" 2>&1 &
     pid=$!
     for _i in $(seq 1 50); do
-      if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+      if tqn_redis_ping "$port"; then
         echo "$pid" >>"$dir/pids"; echo "$port"; return 0
       fi
       kill -0 "$pid" 2>/dev/null || break
@@ -56,7 +57,7 @@ redis-cli --cluster create "127.0.0.1:$c1" "127.0.0.1:$c2" "127.0.0.1:$c3" --clu
   || { cat "$dir/create.log" >&2; exit 1; }
 for _i in $(seq 1 300); do
   ok=0
-  for p in "$c1" "$c2" "$c3"; do redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1)); done
+  for p in "$c1" "$c2" "$c3"; do tqn_output_has 'cluster_state:ok' redis-cli -p "$p" cluster info && ok=$((ok + 1)); done
   [ "$ok" -eq 3 ] && break
   sleep 0.2
 done

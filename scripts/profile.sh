@@ -36,7 +36,7 @@ PHP
   echo "   inclusive, per job, of the loop run (valgrind counts a 'rep stosb' memset per byte: redis-rs's"
   echo "   read buffer zeroing looks far costlier here than it runs):"
   callgrind_annotate --auto=no --inclusive=yes "$out/cg.0" 2>/dev/null \
-    | grep -E 'RedisQueue::(pop|ack) |pop_or_next_due |Parser::parse_value |write_command |ext::job::ReservedJob|memset' | head -10 \
-    | awk -v n="$n" '{c=$1; gsub(",", "", c); $1=""; $2=""; printf "   %8d  %s\n", c / n, $0}'
+    | grep -E 'RedisQueue::(pop|ack) |pop_or_next_due |Parser::parse_value |write_command |ext::job::ReservedJob|memset' \
+    | awk -v n="$n" 'NR <= 10 {c=$1; gsub(",", "", c); $1=""; $2=""; printf "   %8d  %s\n", c / n, $0}'
   rm -rf "$out"
 fi

@@ -2,6 +2,8 @@
 # REDIS_PORT and REDIS_URL, and stops that server (by its PID) when the calling script exits.
 # Usage: source scripts/redis-private.sh [extra redis-server args...]
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 _tqn_redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/tqn-redis.XXXXXX")
 _tqn_redis_pid=""
 _tqn_redis_stop() {
@@ -16,7 +18,7 @@ for _try in 1 2 3 4 5 6 7 8 9 10; do
     --daemonize no --protected-mode no "$@" >"$_tqn_redis_dir/server.log" 2>&1 &
   _tqn_redis_pid=$!
   for _i in $(seq 1 50); do
-    if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then break 2; fi
+    if tqn_redis_ping "$REDIS_PORT"; then break 2; fi
     if ! kill -0 "$_tqn_redis_pid" 2>/dev/null; then break; fi
     sleep 0.1
   done

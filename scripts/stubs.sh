@@ -30,7 +30,7 @@ case "${1:-}" in
   *) echo "usage: scripts/stubs.sh [--check]" >&2; exit 2 ;;
 esac
 
-if ! cargo php --version 2>/dev/null | grep -q "^cargo-php ${CARGO_PHP_VERSION} "; then
+if [[ "$(cargo php --version 2>/dev/null || true)" != "cargo-php ${CARGO_PHP_VERSION} "* ]]; then
   echo "stubs: installing cargo-php ${CARGO_PHP_VERSION}" >&2
   cargo install cargo-php --locked --version "${CARGO_PHP_VERSION}" >&2
 fi

@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v openssl >/dev/null || { echo "test-scale: openssl is missing (make deps installs it)" >&2; exit 1; }
-redis-server --help 2>&1 | grep -q -- '--tls-port' || ldd "$(command -v redis-server)" | grep -q libssl \
-  || { echo "test-scale: this redis-server was built without TLS" >&2; exit 1; }
+source scripts/lib.sh
+tqn_redis_has_tls || { echo "test-scale: this redis-server was built without TLS" >&2; exit 1; }
 started=$(date +%s)
 cargo test --no-default-features --no-fail-fast --test scale_cluster --test scale_sentinel --test scale_tls --test scale_acl -- --nocapture 2>&1 \
   | grep -vE '^\s*(Compiling|Running|Finished)' | grep -vE '^$'

@@ -1,0 +1,30 @@
+# Shell helpers shared by the scripts under scripts/ and chaos/ (sourced, not run).
+#
+# Every script here runs under `set -o pipefail`. With pipefail, `cmd | grep -q x` (or `| head`,
+# or an awk that exits early) is a race: the reader exits at its first match, the writer gets
+# SIGPIPE if it is still writing, and the pipeline's status becomes 141 even though the answer was
+# "yes". So these helpers capture a command's whole output first and then look at it in the shell.
+
+# tqn_output_has PATTERN CMD [ARGS...]: whether CMD's output (stdout and stderr) contains the fixed
+# string PATTERN. CMD's own exit status does not matter (ldd, --help and friends exit non-zero).
+tqn_output_has() {
+  local pattern=$1 out
+  shift
+  out=$("$@" 2>&1) || true
+  [[ $out == *"$pattern"* ]]
+}
+
+# tqn_redis_ping PORT [HOST]: whether a redis-server answers PING with PONG there.
+tqn_redis_ping() {
+  local out
+  out=$(redis-cli -h "${2:-127.0.0.1}" -p "$1" ping 2>/dev/null) || return 1
+  [ "$out" = PONG ]
+}
+
+# tqn_redis_has_tls: whether this machine's redis-server can serve TLS (a build with TLS links
+# libssl; builds whose --help mentions --tls-port say so directly).
+tqn_redis_has_tls() {
+  local server
+  server=$(command -v redis-server) || return 1
+  tqn_output_has '--tls-port' redis-server --help || tqn_output_has libssl ldd "$server"
+}
