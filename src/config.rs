@@ -9,6 +9,7 @@ use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionI
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::json::Value;
+use crate::php_value::{bad, integer, number, secret, text, truthy};
 
 /// How to reach Redis: think-queue's `host`, `port`, `password`, `select`, `timeout`,
 /// `persistent`, plus `username` (ACL users) and `read_timeout`; and beyond one Redis:
@@ -361,28 +362,12 @@ impl ConnectionOptions {
     }
 }
 
+/// URL credentials, percent-decoded (`%40` is `@`); they must decode to UTF-8.
 fn percent_decode(s: &str) -> Result<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                None => return Err(Error::Config("invalid percent-encoding in Redis URL".into())),
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| Error::Config("Redis URL credentials are not UTF-8".into()))
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::Config("Redis URL credentials are not UTF-8".into()))
 }
 
 /// Queue behaviour: which dialect, the default queue name, the reservation timeout.
@@ -432,22 +417,32 @@ impl QueueOptions {
 }
 
 /// Connection and queue options from a think-queue connection config, given as the `(key, value)`
-/// pairs of the PHP config array (the PHP extension's `new RedisQueue($config)`):
+/// pairs of the PHP config array, read the way the stock Redis connector of `generation` reads it.
+/// This is the one place that knows think-queue's config keys; the PHP connector, the extension's
+/// `new RedisQueue($config, $generation)` and `tqn --config` only say which generation they found.
 ///
-/// - connection: `url` (parsed first; the other keys override its parts), `host`, `port`,
-///   `password`, `username`, `select`, `timeout`, `read_timeout`, `persistent`; `cluster` (list
-///   of `host:port`), `sentinel` (`['master' => .., 'nodes' => [..], 'password' => .., 'username' => ..]`),
-///   `tls`, `tls_ca`, `tls_cert`, `tls_key`, `wait` (`['replicas' => N, 'timeout_ms' => MS]`);
-/// - queue: `dialect` (`'v1'`/`'v2'`/`'1'`/`'2'` or `'v3'`/`'3'`, default v3), `default` (1.x/2.x)
-///   / `queue` (3.x; wins), `expire` (1.x/2.x) / `retry_after` (3.x; wins), `migrate_batch`.
+/// - `generation` [`Dialect::V1`] (think-queue 1.x/2.x, the whole `queue` config): `default` names
+///   the default queue; `expire` the reservation timeout (absent: 60; a present `null` disables
+///   reservation expiry, as stock 1.x does). `queue` and `retry_after` are not 1.x keys and are ignored.
+/// - `generation` [`Dialect::V3`] (think-queue 3.x, one `connections` entry): `queue` names the
+///   default queue; `retry_after ?? 60` the reservation timeout (so `null` means 60, as in stock
+///   3.x). `default` and `expire` are not 3.x keys and are ignored.
+/// - both: `dialect` (`'v1'`/`'v2'`/`'1'`/`'2'` or `'v3'`/`'3'`) overrides the wire dialect, which
+///   is otherwise the generation; connection keys `url` (parsed first; the other keys override its
+///   parts), `host`, `port`, `password`, `username`, `select`, `timeout`, `read_timeout`,
+///   `persistent`; `cluster` (list of `host:port`), `sentinel` (`['master' => .., 'nodes' => [..],
+///   'password' => .., 'username' => ..]`), `tls`, `tls_ca`, `tls_cert`, `tls_key`, `wait`
+///   (`['replicas' => N, 'timeout_ms' => MS]`); `migrate_batch`, `lease`.
 ///
 /// Unknown keys are ignored, so a whole think-queue config can be passed. Values are read as PHP
-/// configs hold them: numbers as ints, floats or numeric strings; `null` means "not set" (the
-/// default), except for `expire`/`retry_after` where a present `null` disables reservation expiry
-/// as in stock think-queue; `password`/`username` `''` mean none; `select` `false`/`''` mean 0;
-/// `persistent` uses PHP truthiness. A value of the wrong kind is an [`Error::Config`] naming the
-/// key (never echoing a password).
-pub fn options_from_config<'a, I>(entries: I) -> Result<(ConnectionOptions, QueueOptions)>
+/// configs hold them (see `php_value`): numbers as ints, floats or numeric strings; `null` means
+/// "not set" (the default) except for 1.x's `expire`; `password`/`username` `''` mean none;
+/// `select` `false`/`''` mean 0; `persistent` uses PHP truthiness. A value of the wrong kind is an
+/// [`Error::Config`] naming the key (never echoing a password).
+///
+/// `generation` `None` (the extension's `new RedisQueue($config)` without a generation): the
+/// config's own `dialect` decides, else 3.x.
+pub fn options_from_config<'a, I>(entries: I, generation: Option<Dialect>) -> Result<(ConnectionOptions, QueueOptions)>
 where
     I: IntoIterator<Item = (&'a str, &'a Value)>,
 {
@@ -456,7 +451,7 @@ where
     let set = |name: &str| get(name).filter(|v| !matches!(v, Value::Null));
 
     let dialect = match set("dialect") {
-        None => Dialect::V3,
+        None => generation.unwrap_or(Dialect::V3),
         Some(v) => {
             let text = match v {
                 Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
@@ -466,6 +461,7 @@ where
             Dialect::parse(&text).ok_or_else(|| bad("dialect", "'v1' or 'v3'", v))?
         }
     };
+    let generation = generation.unwrap_or(dialect);
     let mut conn = match set("url") {
         Some(Value::Str(u)) if u.is_empty() => ConnectionOptions::default(),
         Some(Value::Str(u)) => {
@@ -544,23 +540,27 @@ where
     conn.validate()?;
 
     let mut queue = QueueOptions::new(dialect);
-    if let Some(v) = set("queue").or_else(|| set("default")) {
-        let name = if set("queue").is_some() { "queue" } else { "default" };
+    let (queue_key, expiry_key) = generation_keys(generation);
+    if let Some(v) = set(queue_key) {
         match v {
             Value::Str(b) if b.is_empty() => {}
             Value::Int(n) => queue.default_queue = n.to_string(),
-            _ => queue.default_queue = text(name, v)?.ok_or_else(|| bad(name, "a queue name", v))?,
+            _ => queue.default_queue = text(queue_key, v)?.ok_or_else(|| bad(queue_key, "a queue name", v))?,
         }
     }
-    let expiry = if get("retry_after").is_some() { "retry_after" } else { "expire" };
-    if let Some(v) = get(expiry) {
+    // 1.x: a present `expire => null` disables expiry; 3.x: `retry_after ?? 60`
+    let expiry = match generation {
+        Dialect::V1 => get(expiry_key),
+        Dialect::V3 => set(expiry_key),
+    };
+    if let Some(v) = expiry {
         queue.retry_after = match v {
             Value::Null => None,
             _ => Some(
-                integer(expiry, v)
+                integer(expiry_key, v)
                     .ok()
                     .filter(|n| *n >= 0)
-                    .ok_or_else(|| bad(expiry, "a number of seconds >= 0 or null", v))?,
+                    .ok_or_else(|| bad(expiry_key, "a number of seconds >= 0", v))?,
             ),
         };
     }
@@ -576,6 +576,59 @@ where
     }
     queue.validate()?;
     Ok((conn, queue))
+}
+
+/// What a config means once read: the resolved connection and queue options as one map, the
+/// same for the extension's `RedisQueue::options()` and `tqn config`, so a config file can be
+/// checked (and compared between the two). Never holds a password: only whether one is set.
+pub fn options_summary(conn: &ConnectionOptions, queue: &QueueOptions) -> Value {
+    let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
+    let nodes = |n: &[String]| Value::list(n.iter().map(|s| Value::from(s.as_str())).collect());
+    let sentinel = conn.sentinel.as_ref().map_or(Value::Null, |s| {
+        Value::map(vec![
+            ("master", Value::from(s.master.as_str())),
+            ("nodes", nodes(&s.nodes)),
+            ("username", opt(&s.username)),
+            ("password_set", Value::Bool(s.password.is_some())),
+        ])
+    });
+    let wait = conn.wait.map_or(Value::Null, |w| {
+        Value::map(vec![
+            ("replicas", Value::Int(w.replicas.into())),
+            ("timeout_ms", Value::Int(i64::try_from(w.timeout_ms).unwrap_or(i64::MAX))),
+        ])
+    });
+    Value::map(vec![
+        ("dialect", Value::from(queue.dialect.to_string())),
+        ("default_queue", Value::from(queue.default_queue.as_str())),
+        ("retry_after", queue.retry_after.map_or(Value::Null, Value::Int)),
+        ("migrate_batch", Value::Int(i64::try_from(queue.migrate_batch).unwrap_or(i64::MAX))),
+        ("lease", Value::Bool(queue.lease)),
+        ("host", Value::from(conn.host.as_str())),
+        ("port", Value::Int(conn.port.into())),
+        ("username", opt(&conn.username)),
+        ("password_set", Value::Bool(conn.password.is_some())),
+        ("select", Value::Int(conn.select)),
+        ("timeout", Value::Float(conn.timeout)),
+        ("read_timeout", Value::Float(conn.read_timeout)),
+        ("persistent", Value::Bool(conn.persistent)),
+        ("cluster", nodes(&conn.cluster)),
+        ("sentinel", sentinel),
+        ("tls", Value::Bool(conn.uses_tls())),
+        ("tls_ca", opt(&conn.tls_ca)),
+        ("tls_cert", opt(&conn.tls_cert)),
+        ("tls_key", opt(&conn.tls_key)),
+        ("wait", wait),
+    ])
+}
+
+/// The config keys a generation's stock connector reads for the default queue name and the
+/// reservation timeout.
+fn generation_keys(generation: Dialect) -> (&'static str, &'static str) {
+    match generation {
+        Dialect::V1 => ("default", "expire"),
+        Dialect::V3 => ("queue", "retry_after"),
+    }
 }
 
 /// `cluster` / `sentinel.nodes`: a list of `host:port` strings (or one comma-separated string).
@@ -658,103 +711,16 @@ fn wait_options(v: &Value) -> Result<Option<WaitOptions>> {
 /// `wait.timeout_ms` when only the replica count is given.
 pub const DEFAULT_WAIT_TIMEOUT_MS: u64 = 100;
 
-/// `Error::Config` naming the key, what it must be and what it got.
-fn bad(key: &str, expected: &str, got: &Value) -> Error {
-    Error::Config(format!("`{key}` must be {expected}, got {}", describe_value(got)))
-}
-
-/// A short description of a config value for error messages.
-fn describe_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(n) => n.to_string(),
-        Value::Float(f) => format!("float {f}"),
-        Value::Str(b) => {
-            let s = String::from_utf8_lossy(b);
-            let mut short: String = s.chars().take(40).collect();
-            if short.len() < s.len() {
-                short.push_str("...");
-            }
-            format!("'{short}'")
-        }
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
-/// A string value (UTF-8); `Ok(None)` for other kinds.
-fn text(key: &str, v: &Value) -> Result<Option<String>> {
-    match v {
-        Value::Str(b) => String::from_utf8(b.clone())
-            .map(Some)
-            .map_err(|_| Error::Config(format!("`{key}` is not UTF-8"))),
-        _ => Ok(None),
-    }
-}
-
-/// `password` / `username`: a string or an int (`123456`); `null`/`''` mean none. The value is
-/// never echoed in errors.
-fn secret(key: &str, v: &Value) -> Result<Option<String>> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Str(b) if b.is_empty() => Ok(None),
-        Value::Int(n) => Ok(Some(n.to_string())),
-        Value::Str(_) => text(key, v),
-        _ => Err(Error::Config(format!("`{key}` must be a string"))),
-    }
-}
-
-/// A number as PHP configs hold them: int, float, or a numeric string (surrounding whitespace
-/// allowed, as PHP 8 allows it).
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(n) => Some(*n as f64),
-        Value::Float(f) => Some(*f),
-        Value::Str(b) => std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
-        _ => None,
-    }
-}
-
-/// An integer: an int, an integral float, or a numeric string of one; `true` is 1 as in PHP.
-fn integer(key: &str, v: &Value) -> Result<i64> {
-    match v {
-        Value::Int(n) => Ok(*n),
-        Value::Bool(true) => Ok(1),
-        Value::Str(b) => {
-            let s = std::str::from_utf8(b).unwrap_or("").trim();
-            match s.parse::<i64>() {
-                Ok(n) => Ok(n),
-                Err(_) => whole(number(v)).ok_or_else(|| bad(key, "an integer", v)),
-            }
-        }
-        _ => whole(number(v)).ok_or_else(|| bad(key, "an integer", v)),
-    }
-}
-
-fn whole(f: Option<f64>) -> Option<i64> {
-    f.filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
-}
-
-/// PHP truthiness (`(bool) $v`).
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Int(n) => *n != 0,
-        Value::Float(f) => *f != 0.0,
-        Value::Str(b) => !(b.is_empty() || b.as_slice() == b"0"),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(_) => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cfg(entries: &[(&str, Value)]) -> Result<(ConnectionOptions, QueueOptions)> {
-        options_from_config(entries.iter().map(|(k, v)| (*k, v)))
+        options_from_config(entries.iter().map(|(k, v)| (*k, v)), None)
+    }
+
+    fn cfg_of(generation: Dialect, entries: &[(&str, Value)]) -> (ConnectionOptions, QueueOptions) {
+        options_from_config(entries.iter().map(|(k, v)| (*k, v)), Some(generation)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn config_err(entries: &[(&str, Value)]) -> String {
@@ -795,28 +761,55 @@ mod tests {
     }
 
     #[test]
-    fn config_precedence_and_nulls() {
-        // queue wins over default, retry_after over expire (also when null), url parts overridden
-        let (c, q) = cfg(&[
-            ("url", Value::from("redis://:secret@h1:7000/3?timeout=2&persistent=1")),
-            ("port", Value::Float(7001.0)),
+    fn config_keys_per_generation() {
+        let both = [
             ("default", Value::from("a")),
             ("queue", Value::from("b")),
             ("expire", Value::Int(5)),
-            ("retry_after", Value::Null),
-            ("dialect", Value::Int(2)),
+            ("retry_after", Value::Int(7)),
+        ];
+        // each generation reads its own stock connector's keys and ignores the other's
+        let (_, q) = cfg_of(Dialect::V1, &both);
+        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V1, "a", Some(5)));
+        let (_, q) = cfg_of(Dialect::V3, &both);
+        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V3, "b", Some(7)));
+        // 1.x: a present `expire => null` disables expiry, an absent one is 60
+        assert_eq!(cfg_of(Dialect::V1, &[("expire", Value::Null)]).1.retry_after, None);
+        assert_eq!(cfg_of(Dialect::V1, &[]).1.retry_after, Some(60));
+        // 3.x: `retry_after ?? 60`, so null is 60, as stock 3.x
+        assert_eq!(cfg_of(Dialect::V3, &[("retry_after", Value::Null)]).1.retry_after, Some(60));
+        assert_eq!(cfg_of(Dialect::V3, &[("expire", Value::Null)]).1.retry_after, Some(60));
+        assert_eq!(cfg_of(Dialect::V3, &[("retry_after", Value::from(" 30 "))]).1.retry_after, Some(30));
+        // `dialect` sets the wire, not which keys are read
+        let (_, q) = cfg_of(
+            Dialect::V3,
+            &[
+                ("dialect", Value::from("v1")),
+                ("expire", Value::Int(5)),
+                ("retry_after", Value::Int(9)),
+            ],
+        );
+        assert_eq!((q.dialect, q.retry_after), (Dialect::V1, Some(9)));
+        // no generation given: the config's `dialect` decides, else 3.x
+        let (_, q) =
+            cfg(&[("dialect", Value::Int(2)), ("expire", Value::Null), ("default", Value::from("a"))]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V1, "a", None));
+        let (_, q) = cfg(&[("expire", Value::Int(5)), ("queue", Value::from("b"))]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V3, "b", Some(60)));
+    }
+
+    #[test]
+    fn config_url_and_nulls() {
+        // url parts overridden by single keys
+        let (c, _) = cfg(&[
+            ("url", Value::from("redis://:secret@h1:7000/3?timeout=2&persistent=1")),
+            ("port", Value::Float(7001.0)),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (c.host.as_str(), c.port, c.password.as_deref(), c.select, c.timeout, c.persistent),
             ("h1", 7001, Some("secret"), 3, 2.0, true)
         );
-        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V1, "b", None));
-        // expire alone, present null: expiry disabled; absent: 60
-        let (_, q) = cfg(&[("expire", Value::Null)]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(q.retry_after, None);
-        let (_, q) = cfg(&[("retry_after", Value::from(" 30 "))]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(q.retry_after, Some(30));
         // nulls elsewhere mean "not set"
         let (c, q) = cfg(&[
             ("host", Value::Null),
@@ -881,7 +874,7 @@ mod tests {
             (vec![("read_timeout", Value::Int(-2))], "`read_timeout`"),
             (vec![("dialect", Value::from("v4"))], "`dialect`"),
             (vec![("retry_after", Value::Int(-1))], "`retry_after`"),
-            (vec![("expire", Value::from("x"))], "`expire`"),
+            (vec![("dialect", Value::from("v1")), ("expire", Value::from("x"))], "`expire`"),
             (vec![("migrate_batch", Value::Int(0))], "`migrate_batch`"),
             (vec![("url", Value::Int(1))], "`url`"),
             (vec![("queue", Value::list(vec![]))], "`queue`"),

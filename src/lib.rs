@@ -75,6 +75,7 @@ mod json;
 mod lease;
 mod link;
 mod payload;
+mod php_value;
 mod queue;
 mod scripts;
 mod typed;
@@ -84,7 +85,9 @@ mod worker;
 #[cfg(feature = "php")]
 mod ext;
 
-pub use config::{options_from_config, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS};
+pub use config::{
+    options_from_config, options_summary, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS,
+};
 pub use conn::DetachedConnection;
 pub use dialect::{hash_tag, resolve_queue_name, Dialect, QueueKeys};
 pub use error::{Error, Result};

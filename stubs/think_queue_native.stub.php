@@ -10,11 +10,14 @@ namespace think\queue\native {
     final class RedisQueue {
         /**
          * Connects now (connect, AUTH, SELECT), or borrows an idle persistent connection.
-         * `$options`: a think-queue connection config; unknown keys are ignored.
+         * `$options`: a think-queue connection config; unknown keys are ignored. `$generation`:
+         * which think-queue generation's config it is ('v1' = 1.x/2.x: `expire`, `default`; 'v3':
+         * `retry_after ?? 60`, `queue`); null: the config's `dialect`, else 'v3'.
          *
          * @param array $options
+         * @param string|null $generation
          */
-        public function __construct(array $options = []) {}
+        public function __construct(array $options = [], ?string $generation = null) {}
 
         /**
          * Acknowledges the job written behind: its reservation is removed with this queue's next
@@ -135,6 +138,15 @@ namespace think\queue\native {
          * @return array
          */
         public function migrate(?string $queue = null): array {}
+
+        /**
+         * What the config given to the constructor means, resolved: dialect, default_queue,
+         * retry_after, migrate_batch, lease and the connection settings (`password_set`, never the
+         * password). The same map as `tqn --config FILE config --json`.
+         *
+         * @return array
+         */
+        public function options(): array {}
 
         /**
          * Sends PING. True, or throws.

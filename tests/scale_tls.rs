@@ -53,7 +53,7 @@ fn tls_with_a_private_ca() {
         ("tls_ca", ca),
         ("timeout", Value::Int(5)),
     ];
-    let (conn, _) = options_from_config(entries.iter().map(|(k, v)| (*k, v))).expect("config");
+    let (conn, _) = options_from_config(entries.iter().map(|(k, v)| (*k, v)), Some(Dialect::V3)).expect("config");
     round_trip(conn).expect("config array");
 
     // the system trust store does not know the test CA

@@ -266,9 +266,9 @@ pub fn stats(ctx: &Context, names: &[String], watch: bool, interval: f64, iterat
     if !watch {
         let rows = collect_stats(ctx, names)?;
         if ctx.json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            out!("{}", serde_json::to_string_pretty(&rows)?);
         } else {
-            print!("{}", stats_table(ctx, &rows));
+            out!("{}", stats_table(ctx, &rows).trim_end_matches('\n'));
         }
         return Ok(());
     }
@@ -403,11 +403,11 @@ pub fn peek(ctx: &Context, queue: &str, n: usize, filter: StateFilter) -> CliRes
         }
     }
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&jobs)?);
+        out!("{}", serde_json::to_string_pretty(&jobs)?);
         return Ok(());
     }
     if jobs.is_empty() {
-        println!("queue `{name}` has no jobs in {}", where_(ctx));
+        out!("queue `{name}` has no jobs in {}", where_(ctx));
         return Ok(());
     }
     let now = unix_now();
@@ -445,7 +445,7 @@ pub fn peek(ctx: &Context, queue: &str, n: usize, filter: StateFilter) -> CliRes
             truncate(&data, 80),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render().trim_end_matches('\n'));
     Ok(())
 }
 

@@ -12,6 +12,21 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use think_queue_native::Dialect;
 
+/// `println!` for the CLI's output: when stdout is closed early (`tqn stats | head`), the command
+/// ends quietly with status 0 instead of panicking on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("tqn: cannot write the output: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 pub mod inspect;
 pub mod ops;
 pub mod settings;
@@ -233,6 +248,10 @@ pub enum Command {
         #[arg(long)]
         dead: bool,
     },
+    /// Shows what the connection flags and a --config file resolve to: dialect, default queue,
+    /// retry_after, migrate_batch, lease and the connection (never the password, only whether one is
+    /// set); the same map the PHP extension's RedisQueue::options() returns. Connects to nothing.
+    Config,
     /// Moves due delayed jobs (and expired reservations) to the ready list now, as the next pop would.
     Migrate {
         /// Only these queues (default: every queue found).
@@ -272,6 +291,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Retry { queues, dead } => ops::retry(&ctx, &queues, dead),
         Command::Purge { queue, yes, dead } => ops::purge(&ctx, &queue, yes, dead),
         Command::Migrate { queues } => ops::migrate(&ctx, &queues),
+        Command::Config => settings::show(&ctx),
     }
 }
 

@@ -86,7 +86,7 @@ pub fn push(ctx: &Context, queue: &str, job: &str, data: Option<&str>, delay: Op
             delay: Option<i64>,
             ids: &'a [String],
         }
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&Pushed {
                 queue: &name,
@@ -97,9 +97,9 @@ pub fn push(ctx: &Context, queue: &str, job: &str, data: Option<&str>, delay: Op
             })?
         );
     } else if let [id] = ids.as_slice() {
-        println!("pushed {job} to {key} ({dialect}) as {id}");
+        out!("pushed {job} to {key} ({dialect}) as {id}");
     } else {
-        println!("pushed {} x {job} to {key} ({dialect})", ids.len());
+        out!("pushed {} x {job} to {key} ({dialect})", ids.len());
     }
     Ok(())
 }
@@ -176,11 +176,11 @@ fn requeue_dead(ctx: &Context, q: &QueueRef, moved: &mut Moved, bar: &ProgressBa
 
 fn report(ctx: &Context, verb: &str, rows: &[Moved], dead: bool) -> CliResult<()> {
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(rows)?);
+        out!("{}", serde_json::to_string_pretty(rows)?);
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no think-queue queues in {} db {}", ctx.conn.addr(), ctx.conn.select);
+        out!("no think-queue queues in {} db {}", ctx.conn.addr(), ctx.conn.select);
         return Ok(());
     }
     let mut columns = vec![("QUEUE", false), ("DIALECT", false), ("DELAYED", true), ("RESERVED", true)];
@@ -195,8 +195,8 @@ fn report(ctx: &Context, verb: &str, rows: &[Moved], dead: bool) -> CliResult<()
         }
         t.row(cells);
     }
-    println!("{verb} to the ready list:");
-    print!("{}", t.render());
+    out!("{verb} to the ready list:");
+    out!("{}", t.render().trim_end_matches('\n'));
     Ok(())
 }
 
@@ -271,9 +271,9 @@ pub fn purge(ctx: &Context, queue: &str, yes: bool, dead: bool) -> CliResult<()>
     let total: u64 = plan.iter().map(|(_, _, n, _)| n).sum();
     if total == 0 {
         if ctx.json {
-            println!("{}", serde_json::to_string_pretty(&Vec::<()>::new())?);
+            out!("{}", serde_json::to_string_pretty(&Vec::<()>::new())?);
         } else {
-            println!("queue `{name}` has no jobs to purge");
+            out!("queue `{name}` has no jobs to purge");
         }
         return Ok(());
     }
@@ -320,10 +320,10 @@ pub fn purge(ctx: &Context, queue: &str, yes: bool, dead: bool) -> CliResult<()>
         });
     }
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&done)?);
+        out!("{}", serde_json::to_string_pretty(&done)?);
     } else {
         for p in &done {
-            println!("purged {} jobs of queue `{}` ({})", p.jobs, p.queue, p.dialect);
+            out!("purged {} jobs of queue `{}` ({})", p.jobs, p.queue, p.dialect);
         }
     }
     Ok(())

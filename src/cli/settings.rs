@@ -15,8 +15,8 @@ use std::path::Path;
 use std::process::Command;
 
 use think_queue_native::{
-    decode, options_from_config, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisConnection, RedisQueue,
-    SentinelOptions, Value,
+    decode, options_from_config, options_summary, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisConnection,
+    RedisQueue, SentinelOptions, Value,
 };
 
 use super::{CliError, CliResult, ConnArgs};
@@ -177,11 +177,8 @@ pub fn from_config_value(config: &Value, connection: Option<&str>) -> CliResult<
             (config.clone(), Dialect::V1, "the queue config".to_owned())
         }
     };
-    let mut pairs = entries(&conn);
-    if !pairs.iter().any(|(k, _)| k == "dialect") {
-        pairs.push(("dialect".into(), Value::from(generation.to_string())));
-    }
-    options_from_config(pairs.iter().map(|(k, v)| (k.as_str(), v))).map_err(|e| CliError(format!("{what}: {e}")))
+    let pairs = entries(&conn);
+    options_from_config(pairs.iter().map(|(k, v)| (k.as_str(), v)), Some(generation)).map_err(|e| CliError(format!("{what}: {e}")))
 }
 
 impl Context {
@@ -328,6 +325,39 @@ impl Context {
     }
 }
 
+/// `tqn config`: the resolved options (see [`options_summary`]); `dialect` is null when each
+/// command decides it per queue (no --dialect, no --config).
+pub fn show(ctx: &Context) -> CliResult<()> {
+    let mut summary = options_summary(&ctx.conn, &ctx.options(ctx.dialect.unwrap_or(Dialect::V3)));
+    if ctx.dialect.is_none() {
+        if let Value::Array(items) = &mut summary {
+            for (k, v) in items.iter_mut() {
+                if *k == think_queue_native::Key::from("dialect") {
+                    *v = Value::Null;
+                }
+            }
+        }
+    }
+    if ctx.json {
+        out!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    if let Value::Array(items) = &summary {
+        for (k, v) in items {
+            let key = match k {
+                think_queue_native::Key::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                think_queue_native::Key::Int(i) => i.to_string(),
+            };
+            let text = match v {
+                Value::Null if key == "dialect" => "(per queue: the generation whose keys it has)".to_owned(),
+                _ => serde_json::to_string(v)?,
+            };
+            out!("{key:<15} {text}");
+        }
+    }
+    Ok(())
+}
+
 /// `host:port,host:port` (commas or spaces).
 fn split_nodes(list: &str) -> Vec<String> {
     list.split([',', ' '])
@@ -374,7 +404,11 @@ mod tests {
         );
         let (conn, q) = from_config_value(&c, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((conn.password.as_deref(), conn.select), (Some("pw"), 1));
-        assert_eq!((q.dialect, q.default_queue.as_str(), q.retry_after), (Dialect::V3, "jobs", None));
+        // stock 3.x reads `retry_after ?? 60`: null is 60, as the PHP shim's workers use it
+        assert_eq!(
+            (q.dialect, q.default_queue.as_str(), q.retry_after),
+            (Dialect::V3, "jobs", Some(60))
+        );
         let (conn, q) = from_config_value(&c, Some("other")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((conn.host.as_str(), conn.port, q.dialect), ("h2", 7000, Dialect::V1));
         assert!(from_config_value(&c, Some("sync")).is_err_and(|e| e.0.contains("type `sync`")));

@@ -7,12 +7,12 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::args::{ArrayArg, Data};
-use super::convert::{assoc, config_entries, prefer_utf8, Converter, Fail};
+use super::convert::{assoc, config_entries, prefer_utf8, to_array, Converter, Fail};
 use super::errors::{ExtError, ExtResult};
 use super::ffi::entries;
 use super::job::ReservedJob;
 use super::{guard, pool};
-use crate::{options_from_config, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
+use crate::{options_from_config, options_summary, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
 
 /// Longest `$block` accepted by `pop()` (one day).
 const MAX_BLOCK_SECONDS: f64 = 86_400.0;
@@ -35,9 +35,17 @@ impl Drop for RedisQueue {
 }
 
 impl RedisQueue {
-    fn open(options: Option<&ZendHashTable>) -> ExtResult<RedisQueue> {
+    fn open(options: Option<&ZendHashTable>, generation: Option<&str>) -> ExtResult<RedisQueue> {
+        let generation = match generation {
+            None => None,
+            Some(g) => Some(Dialect::parse(g).ok_or_else(|| {
+                ExtError::Value(format!(
+                    "think\\queue\\native\\RedisQueue::__construct(): Argument #2 ($generation) must be 'v1' (think-queue 1.x/2.x) or 'v3' (3.x), '{g}' given"
+                ))
+            })?),
+        };
         let entries = options.map(config_entries).unwrap_or_default();
-        let (conn, opts) = options_from_config(entries.iter().map(|(k, v)| (k.as_str(), v)))?;
+        let (conn, opts) = options_from_config(entries.iter().map(|(k, v)| (k.as_str(), v)), generation)?;
         let persistent = conn.persistent;
         let q = match persistent.then(|| pool::borrow(&conn)).flatten() {
             Some(idle) => {
@@ -172,15 +180,24 @@ fn type_name(z: &Zval) -> &'static str {
 #[php_impl]
 impl RedisQueue {
     /// Connects now (connect, AUTH, SELECT), or borrows an idle persistent connection.
-    /// `$options`: a think-queue connection config; unknown keys are ignored.
-    #[php(defaults(options = ArrayArg::EMPTY))]
-    pub fn __construct(options: ArrayArg) -> PhpResult<RedisQueue> {
-        Ok(guard(|| RedisQueue::open(options.table()))?)
+    /// `$options`: a think-queue connection config; unknown keys are ignored. `$generation`:
+    /// which think-queue generation's config it is ('v1' = 1.x/2.x: `expire`, `default`; 'v3':
+    /// `retry_after ?? 60`, `queue`); null: the config's `dialect`, else 'v3'.
+    #[php(defaults(options = ArrayArg::EMPTY, generation = None))]
+    pub fn __construct(options: ArrayArg, generation: Option<String>) -> PhpResult<RedisQueue> {
+        Ok(guard(|| RedisQueue::open(options.table(), generation.as_deref()))?)
     }
 
     /// 'v1' (think-queue 1.x/2.x wire) or 'v3' (think-queue 3.x).
     pub fn dialect(&mut self) -> PhpResult<String> {
         self.run(|s| Ok(s.q.dialect().to_string()))
+    }
+
+    /// What the config given to the constructor means, resolved: dialect, default_queue,
+    /// retry_after, migrate_batch, lease and the connection settings (`password_set`, never the
+    /// password). The same map as `tqn --config FILE config --json`.
+    pub fn options(&mut self) -> PhpResult<ZBox<ZendHashTable>> {
+        self.run(|s| to_array(&options_summary(s.q.connection_options(), s.q.options())))
     }
 
     /// The queue used when a call names none.

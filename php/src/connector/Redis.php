@@ -61,7 +61,10 @@ class Redis extends Connector
         $this->options    = $options;
         $this->blockFor   = max(0.0, (float) ($options['block_for'] ?? 0));
         $this->deferredAck = (bool) ($options['deferred_ack'] ?? true);
-        $this->redisQueue = new RedisQueue(self::nativeOptions($options, $this->generation));
+        // which keys mean what (1.x/2.x: `expire`, `default`; 3.x: `retry_after ?? 60`, `queue`) is
+        // decided by the extension's core from the generation, in one place for this shim, the
+        // extension and `tqn --config`; keys only this class reads are ignored there
+        $this->redisQueue = new RedisQueue($options, $this->generation);
         self::$live[spl_object_id($this)] = \WeakReference::create($this);
     }
 
@@ -114,29 +117,6 @@ class Redis extends Connector
     public static function installedGeneration()
     {
         return method_exists(Connector::class, 'setConnection') ? 'v3' : 'v1';
-    }
-
-    /**
-     * Options for RedisQueue, read the way the stock connector of the generation reads its config:
-     *  - 1.x/2.x: `expire` (null = no expiry) and `default`; the 3.x names are ignored;
-     *  - 3.x: `retry_after` (`?? 60`, so null means 60 as in stock) and `queue`; `expire`/`default`
-     *    are ignored. `block_for` (both generations) makes pop() wait for a job, see pop().
-     * Connection keys (host, port, password, select, timeout, persistent, plus the native
-     * username/read_timeout/url) pass through. `dialect` defaults to the generation.
-     */
-    private static function nativeOptions(array $config, $generation)
-    {
-        $options = $config;
-        if ($generation === 'v3') {
-            unset($options['expire'], $options['default']);
-            $options['retry_after'] = $config['retry_after'] ?? 60;
-        } else {
-            unset($options['queue'], $options['retry_after']);
-        }
-        unset($options['block_for'], $options['deferred_ack']);
-        $options['dialect'] = $config['dialect'] ?? $generation;
-
-        return $options;
     }
 
     /** The native queue this connector delegates to (not a think-queue API). */

@@ -21,9 +21,9 @@ use tqn\tests\support\RedisTestCase;
 
 final class NativeApiTest extends RedisTestCase
 {
-    private static function queue(array $options = []): RedisQueue
+    private static function queue(array $options = [], ?string $generation = null): RedisQueue
     {
-        return new RedisQueue($options + ['port' => TQN_REDIS_PORT]);
+        return new RedisQueue($options + ['port' => TQN_REDIS_PORT], $generation);
     }
 
     public function testModuleAndClasses(): void
@@ -61,11 +61,34 @@ final class NativeApiTest extends RedisTestCase
 
         $this->assertSame('v1', self::queue(['dialect' => 'v2'])->dialect());
         $this->assertSame('v1', self::queue(['dialect' => '1'])->dialect());
-        $v1 = self::queue(['dialect' => 'v1', 'default' => 'old', 'queue' => 'new']);
-        $this->assertSame('new', $v1->getDefaultQueue(), '`queue` wins over `default`');
+        // without a generation, a v1 config is read with 1.x keys (`default`, `expire`)
+        $v1 = self::queue(['dialect' => 'v1', 'default' => 'old', 'queue' => 'new', 'expire' => null]);
+        $this->assertSame('old', $v1->getDefaultQueue(), '1.x reads `default`; `queue` is a 3.x key');
+        $this->assertNull($v1->options()['retry_after'], '1.x: `expire => null` disables expiry');
         $this->assertSame(['ready' => 'queues:x', 'delayed' => 'queues:x:delayed', 'reserved' => 'queues:x:reserved', 'dead' => 'queues:x:dead'], $v1->keys('x'));
-        $this->assertSame('queues:new', $v1->keys('0')['ready'], "falsy names: '0'");
-        $this->assertSame('queues:new', $v1->keys('')['ready'], "falsy names: ''");
+        $this->assertSame('queues:old', $v1->keys('0')['ready'], "falsy names: '0'");
+        $this->assertSame('queues:old', $v1->keys('')['ready'], "falsy names: ''");
+    }
+
+    public function testGenerationDecidesWhichKeysAreRead(): void
+    {
+        $config = ['default' => 'old', 'queue' => 'new', 'expire' => 5, 'retry_after' => null];
+        $v3 = self::queue($config, 'v3');
+        $this->assertSame(['v3', 'new', 60], [$v3->dialect(), $v3->getDefaultQueue(), $v3->options()['retry_after']], '3.x: `queue`, `retry_after ?? 60`');
+        $v1 = self::queue($config, 'v1');
+        $this->assertSame(['v1', 'old', 5], [$v1->dialect(), $v1->getDefaultQueue(), $v1->options()['retry_after']], '1.x: `default`, `expire`');
+        $mixed = self::queue(['dialect' => 'v1'] + $config, 'v3');
+        $this->assertSame(['v1', 'new', 60], [$mixed->dialect(), $mixed->getDefaultQueue(), $mixed->options()['retry_after']], '`dialect` sets the wire only');
+        $options = self::queue(['password' => ''], 'v3')->options();
+        $this->assertSame(['dialect', 'default_queue', 'retry_after', 'migrate_batch', 'lease'], array_slice(array_keys($options), 0, 5));
+        $this->assertFalse($options['password_set']);
+        $this->assertArrayNotHasKey('password', $options);
+        try {
+            self::queue([], 'v4');
+            $this->fail('a bad generation was accepted');
+        } catch (\ValueError $e) {
+            $this->assertStringContainsString("Argument #2 (\$generation) must be 'v1'", $e->getMessage());
+        }
     }
 
     public function testUrlOption(): void

@@ -293,6 +293,50 @@ trait MixedCases
         }
     }
 
+    /**
+     * One config file, two readers: the shim connector (built as think-queue builds it) and
+     * `tqn --config FILE config` must resolve it to the same options. Only the timeouts may differ,
+     * and only where the config sets none: tqn then bounds its own waits (5 s connect, 30 s read).
+     */
+    public function testTheShimAndTqnReadAConfigFileAlike(): void
+    {
+        require_once __DIR__ . '/env.php';
+        $dir = sys_get_temp_dir() . '/tqn-mixed-options-' . getmypid();
+        @mkdir($dir);
+        try {
+            foreach (static::configVariants() as $what => $overrides) {
+                $file = static::writeConfigFile($dir, 'same', $overrides);
+                $env = ['PHP_REDIS_PORT' => (string) TQN_REDIS_PORT];
+                putenv('PHP_REDIS_PORT=' . TQN_REDIS_PORT);
+                try {
+                    $shim = static::connectorFromConfig(include $file)->getRedisQueue()->options();
+                } finally {
+                    putenv('PHP_REDIS_PORT');
+                }
+                [$code, $out, $err] = Rust::run([Rust::path('tqn'), '--config', $file, '--json', 'config'], null, $env);
+                $this->assertSame(0, $code, "$what: $err");
+                $tqn = json_decode($out, true, 512, JSON_THROW_ON_ERROR);
+                foreach (['timeout', 'read_timeout'] as $key) {
+                    if ($shim[$key] == 0) {
+                        unset($shim[$key], $tqn[$key]);
+                    }
+                }
+                $this->assertEquals($shim, $tqn, $what);
+                $this->assertSame(array_keys($shim), array_keys($tqn), $what);
+            }
+            // the defect this test was written for: a 3.x config with `retry_after => null` meant
+            // 60 s to the shim's workers and "never expires" to tqn retry/migrate
+            $expected = static::dialect() === 'v3' ? 60 : null;
+            $first = array_values(static::configVariants())[0];
+            $file = static::writeConfigFile($dir, 'same', $first);
+            [, $out] = Rust::run([Rust::path('tqn'), '--config', $file, '--json', 'config'], null, ['PHP_REDIS_PORT' => (string) TQN_REDIS_PORT]);
+            $this->assertSame($expected, json_decode($out, true)['retry_after']);
+        } finally {
+            @unlink("$dir/queue.php");
+            @rmdir($dir);
+        }
+    }
+
     /** 'v1' or 'v3'. */
     abstract protected static function dialect(): string;
 
@@ -302,8 +346,14 @@ trait MixedCases
     /** The payload bytes PHP's stock producer writes for this job. */
     abstract protected static function payloadFor(string $job, $data, string $id): string;
 
-    /** Writes a think-queue config file (this generation's shape) whose default queue is $queue; the port comes from env('redis.port'). */
-    abstract protected static function writeConfigFile(string $dir, string $queue): string;
+    /** Writes a think-queue config file (this generation's shape) whose default queue is $queue, with $overrides in its Redis connection; the port comes from env('redis.port'). */
+    abstract protected static function writeConfigFile(string $dir, string $queue, array $overrides = []): string;
+
+    /** The shim connector built from a whole config array (the file's), as this generation's think-queue builds it. */
+    abstract protected static function connectorFromConfig(array $config): \think\queue\native\connector\Redis;
+
+    /** @return array<string, array> config overrides to read both ways, by description; the first sets the reservation timeout to null */
+    abstract protected static function configVariants(): array;
 
     /** Pushes through the app's queue facade; returns the id. */
     abstract protected function phpPush(string $job, $data, string $queue): ?string;

@@ -10,6 +10,7 @@ declare(strict_types=1);
 namespace tqn\tests\mixed;
 
 use think\Queue;
+use think\queue\native\connector\Redis as NativeConnector;
 use tqn\tests\v1\V1TestCase;
 
 final class MixedV1Test extends V1TestCase
@@ -31,9 +32,9 @@ final class MixedV1Test extends V1TestCase
         return json_encode(['job' => $job, 'data' => $data, 'id' => $id, 'attempts' => 1]);
     }
 
-    protected static function writeConfigFile(string $dir, string $queue): string
+    protected static function writeConfigFile(string $dir, string $queue, array $overrides = []): string
     {
-        $text = var_export(self::config(['default' => $queue]), true);
+        $text = var_export(self::config($overrides + ['default' => $queue]), true);
         $port = "'port' => " . TQN_REDIS_PORT . ',';
         self::assertStringContainsString($port, $text);
         $text = str_replace($port, "'port' => (int) env('redis.port', 6379),", $text);
@@ -41,6 +42,21 @@ final class MixedV1Test extends V1TestCase
         file_put_contents($file, "<?php\n// application/extra/queue.php of a ThinkPHP 5.0 app\nreturn $text;\n");
 
         return $file;
+    }
+
+    protected static function connectorFromConfig(array $config): NativeConnector
+    {
+        return new NativeConnector($config); // as think\Queue builds it from the whole queue config
+    }
+
+    protected static function configVariants(): array
+    {
+        return [
+            'expire null: no expiry'                   => ['expire' => null],
+            '1.x keys win, 3.x keys are not 1.x keys'  => ['expire' => 90, 'default' => 'mine', 'retry_after' => 5, 'queue' => 'theirs'],
+            'dialect override keeps the 1.x keys'      => ['dialect' => 'v3', 'expire' => 45],
+            'PHP-typed values'                         => ['expire' => '30', 'select' => '0', 'persistent' => '1', 'timeout' => '1.5', 'lease' => 1],
+        ];
     }
 
     protected function phpPush(string $job, $data, string $queue): ?string

@@ -10,6 +10,7 @@ declare(strict_types=1);
 namespace tqn\tests\mixed;
 
 use think\facade\Queue;
+use think\queue\native\connector\Redis as NativeConnector;
 use tqn\tests\v3\V3TestCase;
 
 final class MixedV3Test extends V3TestCase
@@ -31,10 +32,10 @@ final class MixedV3Test extends V3TestCase
         return json_encode(['job' => $job, 'maxTries' => null, 'timeout' => null, 'data' => $data, 'id' => $id, 'attempts' => 0]);
     }
 
-    protected static function writeConfigFile(string $dir, string $queue): string
+    protected static function writeConfigFile(string $dir, string $queue, array $overrides = []): string
     {
         $config = static::queueConfig();
-        $config['connections']['redis']['queue'] = $queue;
+        $config['connections']['redis'] = $overrides + ['queue' => $queue] + $config['connections']['redis'];
         $config['failed'] = ['type' => 'none', 'table' => 'failed_jobs'];
         $text = var_export($config, true);
         $port = "'port' => " . TQN_REDIS_PORT . ',';
@@ -44,6 +45,22 @@ final class MixedV3Test extends V3TestCase
         file_put_contents($file, "<?php\n// config/queue.php of a ThinkPHP 6 app\nreturn $text;\n");
 
         return $file;
+    }
+
+    protected static function connectorFromConfig(array $config): NativeConnector
+    {
+        // as think-queue 3.x's Queue manager builds a driver: __make() with the connection's config
+        return NativeConnector::__make($config['connections'][$config['default']]);
+    }
+
+    protected static function configVariants(): array
+    {
+        return [
+            'retry_after null is 60, as stock 3.x' => ['retry_after' => null],
+            '3.x keys win, 1.x keys are not 3.x keys' => ['retry_after' => 90, 'queue' => 'mine', 'expire' => null, 'default' => 'theirs'],
+            'dialect override keeps the 3.x keys'  => ['dialect' => 'v1', 'retry_after' => 45, 'expire' => 5],
+            'PHP-typed values'                     => ['retry_after' => '30', 'select' => '0', 'persistent' => '1', 'timeout' => '1.5', 'lease' => 1],
+        ];
     }
 
     protected function phpPush(string $job, $data, string $queue): ?string
