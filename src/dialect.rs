@@ -67,6 +67,56 @@ impl fmt::Display for Dialect {
     }
 }
 
+/// Which of a queue's keys a Redis key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// the ready LIST (`queues:NAME` / `{queues:NAME}`)
+    Ready,
+    /// the delayed ZSET (`...:delayed`)
+    Delayed,
+    /// the reserved ZSET (`...:reserved`)
+    Reserved,
+    /// the dead-letter LIST (`...:dead`, ours)
+    Dead,
+}
+
+impl KeyKind {
+    /// The Redis type such a key has (`TYPE` answers it): `list` or `zset`.
+    pub fn redis_type(self) -> &'static str {
+        match self {
+            KeyKind::Ready | KeyKind::Dead => "list",
+            KeyKind::Delayed | KeyKind::Reserved => "zset",
+        }
+    }
+
+    const SUFFIXES: [(&'static str, KeyKind); 3] = [
+        (":delayed", KeyKind::Delayed),
+        (":reserved", KeyKind::Reserved),
+        (":dead", KeyKind::Dead),
+    ];
+}
+
+/// A Redis key read back as the queue it belongs to (see [`QueueKeys::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedKey {
+    /// whose spelling the key has
+    pub dialect: Dialect,
+    /// the logical queue name
+    pub queue: String,
+    /// which of the queue's keys it is
+    pub kind: KeyKind,
+}
+
+impl Dialect {
+    /// The `SCAN MATCH` pattern that finds this dialect's keys (`queues:*`, `{queues:*`).
+    pub fn key_pattern(self) -> &'static str {
+        match self {
+            Dialect::V1 => "queues:*",
+            Dialect::V3 => "{queues:*",
+        }
+    }
+}
+
 /// The Redis keys of one logical queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueKeys {
@@ -80,6 +130,37 @@ pub struct QueueKeys {
     /// `job`), moved here by [`RedisQueue::bury`](crate::RedisQueue::bury) so they are neither
     /// lost nor handed out again. Not a stock think-queue key: stock never reads or writes it.
     pub dead: String,
+}
+
+impl QueueKeys {
+    /// The queue a key belongs to, the inverse of [`Dialect::keys`]:
+    /// `{queues:NAME}[:delayed|:reserved|:dead]` (v3) or `queues:NAME[:delayed|:reserved|:dead]`
+    /// (v1). `None` for other keys, and for names that are not UTF-8. A v1 name that itself ends
+    /// in `:delayed` (say) is read as that queue's delayed set: the keys do not tell them apart.
+    pub fn parse(key: &[u8]) -> Option<ParsedKey> {
+        let key = std::str::from_utf8(key).ok()?;
+        let parsed = |dialect, queue: &str, kind| {
+            Some(ParsedKey {
+                dialect,
+                queue: queue.to_owned(),
+                kind,
+            })
+        };
+        if let Some(rest) = key.strip_prefix("{queues:") {
+            if let Some(name) = rest.strip_suffix('}') {
+                return parsed(Dialect::V3, name, KeyKind::Ready);
+            }
+            return KeyKind::SUFFIXES.iter().find_map(|(suffix, kind)| {
+                let name = rest.strip_suffix(suffix)?.strip_suffix('}')?;
+                parsed(Dialect::V3, name, *kind)
+            });
+        }
+        let rest = key.strip_prefix("queues:")?;
+        KeyKind::SUFFIXES
+            .iter()
+            .find_map(|(suffix, kind)| parsed(Dialect::V1, rest.strip_suffix(suffix)?, *kind))
+            .or_else(|| parsed(Dialect::V1, rest, KeyKind::Ready))
+    }
 }
 
 /// The hash tag Redis Cluster hashes a key by: the text between the first `{` and the first `}`
@@ -157,6 +238,32 @@ mod tests {
             (Dialect::V1.keys("sms").dead.as_str(), k.dead.as_str()),
             ("queues:sms:dead", "{queues:sms}:dead")
         );
+    }
+
+    #[test]
+    fn keys_parse_back_to_their_queue() {
+        for dialect in [Dialect::V1, Dialect::V3] {
+            for name in ["sms", "a:b", "{tagged}", "中文"] {
+                let k = dialect.keys(name);
+                for (key, kind) in [
+                    (&k.ready, KeyKind::Ready),
+                    (&k.delayed, KeyKind::Delayed),
+                    (&k.reserved, KeyKind::Reserved),
+                    (&k.dead, KeyKind::Dead),
+                ] {
+                    let want = ParsedKey {
+                        dialect,
+                        queue: name.to_owned(),
+                        kind,
+                    };
+                    assert_eq!(QueueKeys::parse(key.as_bytes()), Some(want), "{key}");
+                }
+            }
+        }
+        assert_eq!(QueueKeys::parse(b"{queues:sms}:other"), None);
+        assert_eq!(QueueKeys::parse(b"other"), None);
+        assert_eq!(QueueKeys::parse(b"queues:\xff"), None);
+        assert_eq!((KeyKind::Ready.redis_type(), KeyKind::Reserved.redis_type()), ("list", "zset"));
     }
 
     #[test]

@@ -30,6 +30,12 @@ impl ReservedJob {
         }
     }
 
+    /// A payload as it is stored in one of a queue's keys (ready, delayed, reserved or dead), to
+    /// read its fields without taking it (`tqn peek`): raw and reserved bytes are the same.
+    pub fn stored(queue: &str, dialect: Dialect, bytes: Vec<u8>) -> ReservedJob {
+        ReservedJob::new(queue.to_owned(), dialect, bytes.clone(), bytes)
+    }
+
     /// The logical queue name it was popped from.
     pub fn queue(&self) -> &str {
         &self.queue
@@ -64,8 +70,9 @@ impl ReservedJob {
         Ok(self.payload()?.get(name))
     }
 
-    /// The `attempts` recorded in the raw payload.
-    fn raw_attempts(&self) -> Result<i64> {
+    /// The `attempts` field as the raw payload stores it (think-queue's [`attempts`](Self::attempts)
+    /// adds 1 to it in v3).
+    pub fn stored_attempts(&self) -> Result<i64> {
         if let Some((_, n)) = payload::trailing_attempts(&self.raw) {
             return Ok(n);
         }
@@ -80,7 +87,7 @@ impl ReservedJob {
     /// think-queue's `attempts()`: v1 the payload's value (1 on the first run), v3 the payload's
     /// value + 1 (also 1 on the first run).
     pub fn attempts(&self) -> Result<i64> {
-        let n = self.raw_attempts()?;
+        let n = self.stored_attempts()?;
         Ok(match self.dialect {
             Dialect::V1 => n,
             Dialect::V3 => n.saturating_add(1),

@@ -89,7 +89,7 @@ pub use config::{
     options_from_config, options_summary, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS,
 };
 pub use conn::DetachedConnection;
-pub use dialect::{hash_tag, resolve_queue_name, Dialect, QueueKeys};
+pub use dialect::{hash_tag, resolve_queue_name, Dialect, KeyKind, ParsedKey, QueueKeys};
 pub use error::{Error, Result};
 pub use id::{new_job_id, JOB_ID_LEN};
 pub use job::ReservedJob;

@@ -589,6 +589,22 @@ impl RedisQueue {
         Ok((d, r))
     }
 
+    /// Moves up to `max` jobs (at least 1) from the head of `queue`'s dead-letter list to the tail
+    /// of its ready list, atomically (one script), with `attempts` reset to the dialect's initial
+    /// value as think-queue's `queue:retry` does (payloads that do not end in `"attempts":N}` move
+    /// unchanged). Returns how many were moved; 0 when the list is empty.
+    pub fn retry_dead(&mut self, queue: Option<&str>, max: usize) -> Result<u64> {
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let mut inv = scripts::RETRY_DEAD.prepare_invoke();
+        inv.key(&keys.dead)
+            .key(&keys.ready)
+            .arg(max.max(1))
+            .arg(self.opts.dialect.initial_attempts());
+        let n: u64 = self.conn.run(&keys.dead, |c| inv.invoke(c))?;
+        Ok(n)
+    }
+
     /// Counts of ready, delayed and reserved jobs (LLEN, ZCARD, ZCARD in one round trip).
     pub fn sizes(&mut self, queue: Option<&str>) -> Result<QueueSize> {
         self.flush_acks()?;

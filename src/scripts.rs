@@ -10,16 +10,17 @@ use redis::Script;
 const LIB: &str = include_str!("scripts/lib.lua");
 
 /// Every script file and its body, by name.
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 6] = [
     ("pop.lua", include_str!("scripts/pop.lua")),
     ("migrate.lua", include_str!("scripts/migrate.lua")),
     ("release.lua", include_str!("scripts/release.lua")),
     ("swap_reserved.lua", include_str!("scripts/swap_reserved.lua")),
     ("bury.lua", include_str!("scripts/bury.lua")),
+    ("retry_dead.lua", include_str!("scripts/retry_dead.lua")),
 ];
 
 /// The full source of a script (shared helpers prepended), by file name: `pop.lua`, `migrate.lua`,
-/// `release.lua`, `swap_reserved.lua`, `bury.lua`. For tests and operator tools.
+/// `release.lua`, `swap_reserved.lua`, `bury.lua`, `retry_dead.lua`. For tests and operator tools.
 pub fn script_source(name: &str) -> Option<String> {
     FILES.iter().find(|(n, _)| *n == name).map(|(_, body)| format!("{LIB}\n{body}"))
 }
@@ -38,3 +39,5 @@ pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| load(2));
 pub(crate) static SWAP_RESERVED: LazyLock<Script> = LazyLock::new(|| load(3));
 /// Move a reserved, unprocessable job to the dead-letter list.
 pub(crate) static BURY: LazyLock<Script> = LazyLock::new(|| load(4));
+/// Move dead-letter jobs back to the ready list, attempts reset.
+pub(crate) static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| load(5));

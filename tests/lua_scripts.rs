@@ -334,7 +334,14 @@ fn swap_reserved_keeps_the_score() {
 
 #[test]
 fn every_script_has_a_header_naming_keys_argv_and_return() {
-    for name in ["pop.lua", "migrate.lua", "release.lua", "swap_reserved.lua", "bury.lua"] {
+    for name in [
+        "pop.lua",
+        "migrate.lua",
+        "release.lua",
+        "swap_reserved.lua",
+        "bury.lua",
+        "retry_dead.lua",
+    ] {
         let src = script_source(name).expect("exists");
         let body = src
             .split(&format!("-- {name}"))

@@ -657,3 +657,57 @@ fn a_worker_keeps_consuming_across_a_redis_restart() {
     assert!(errors.len() <= 12, "{} connection errors in 1.5 s: no backoff?", errors.len());
     assert!(errors.iter().all(|e| e.contains(&format!("127.0.0.1:{port}"))), "{errors:?}");
 }
+
+#[test]
+fn retry_dead_moves_the_dead_letter_list_back_with_attempts_reset() {
+    for d in BOTH {
+        let (mut q, mut r) = shared_queue(d);
+        let name = unique_queue("retrydead");
+        let keys = q.keys(Some(&name));
+        // what bury() leaves there: raw payloads after some runs, plus bytes no worker could read
+        let ran = match d {
+            Dialect::V1 => r#"{"job":"A","data":{"n":1},"id":"ID1","attempts":4}"#,
+            Dialect::V3 => r#"{"job":"A","maxTries":null,"timeout":null,"data":{"n":1},"id":"ID1","attempts":4}"#,
+        };
+        let odd = r#"{"attempts":7,"job":"B"}"#;
+        let members: Vec<String> = (0..5).map(|i| ran.replace("ID1", &format!("ID{i}"))).collect();
+        for m in &members {
+            let _: i64 = redis::cmd("RPUSH").arg(&keys.dead).arg(m).query(&mut r).expect("rpush");
+        }
+        for m in [odd, "not json"] {
+            let _: i64 = redis::cmd("RPUSH").arg(&keys.dead).arg(m).query(&mut r).expect("rpush");
+        }
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(&keys.ready)
+            .arg("already-ready")
+            .query(&mut r)
+            .expect("rpush");
+
+        // at most `max` per call, head first, appended to the tail of the ready list
+        assert_eq!(q.retry_dead(Some(&name), 2).expect("retry_dead"), 2);
+        assert_eq!((llen(&mut r, &keys.dead), llen(&mut r, &keys.ready)), (5, 3));
+        assert_eq!(q.retry_dead(Some(&name), 100).expect("retry_dead"), 5);
+        assert_eq!(q.retry_dead(Some(&name), 100).expect("retry_dead"), 0);
+        assert_eq!(llen(&mut r, &keys.dead), 0);
+
+        let initial = d.initial_attempts();
+        let mut want = vec!["already-ready".to_owned()];
+        want.extend(
+            members
+                .iter()
+                .map(|m| m.replace("\"attempts\":4}", &format!("\"attempts\":{initial}}}"))),
+        );
+        want.push(odd.to_owned()); // attempts not at the end: moved as it is
+        want.push("not json".to_owned());
+        let ready: Vec<String> = redis::cmd("LRANGE").arg(&keys.ready).arg(0).arg(-1).query(&mut r).expect("lrange");
+        assert_eq!(ready, want, "{d}");
+
+        // the job runs again as a first attempt
+        let _: String = redis::cmd("LPOP").arg(&keys.ready).query(&mut r).expect("lpop");
+        let job = q.pop(Some(&name)).expect("pop").expect("a job");
+        assert_eq!(
+            (job.id().expect("id").as_deref(), job.attempts().expect("attempts")),
+            (Some("ID0"), 1)
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde::Serialize;
-use think_queue_native::{decode, unix_now, Dialect, Value};
+use think_queue_native::{unix_now, Dialect, ParsedKey, QueueKeys, ReservedJob};
 
 use super::settings::Context;
 use super::table::{duration, truncate, Table};
@@ -20,49 +20,6 @@ pub struct QueueRef {
     pub name: String,
 }
 
-/// Which of a queue's keys a Redis key is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Ready,
-    Delayed,
-    Reserved,
-    Dead,
-}
-
-impl Part {
-    fn redis_type(self) -> &'static str {
-        match self {
-            Part::Ready | Part::Dead => "list",
-            Part::Delayed | Part::Reserved => "zset",
-        }
-    }
-}
-
-/// The queue a key belongs to: `{queues:NAME}[:delayed|:reserved|:dead]` (v3) or
-/// `queues:NAME[:delayed|:reserved|:dead]` (v1). Names that are not UTF-8 are skipped.
-fn classify(key: &[u8]) -> Option<(Dialect, String, Part)> {
-    let key = std::str::from_utf8(key).ok()?;
-    const SUFFIXES: [(&str, Part); 3] = [(":delayed", Part::Delayed), (":reserved", Part::Reserved), (":dead", Part::Dead)];
-    if let Some(rest) = key.strip_prefix("{queues:") {
-        if let Some(name) = rest.strip_suffix('}') {
-            return Some((Dialect::V3, name.to_owned(), Part::Ready));
-        }
-        for (suffix, part) in SUFFIXES {
-            if let Some(name) = rest.strip_suffix(suffix).and_then(|r| r.strip_suffix('}')) {
-                return Some((Dialect::V3, name.to_owned(), part));
-            }
-        }
-        return None;
-    }
-    let rest = key.strip_prefix("queues:")?;
-    for (suffix, part) in SUFFIXES {
-        if let Some(name) = rest.strip_suffix(suffix) {
-            return Some((Dialect::V1, name.to_owned(), part));
-        }
-    }
-    Some((Dialect::V1, rest.to_owned(), Part::Ready))
-}
-
 fn sort_key(q: &QueueRef) -> (String, String) {
     (q.name.clone(), q.dialect.to_string())
 }
@@ -70,16 +27,12 @@ fn sort_key(q: &QueueRef) -> (String, String) {
 /// Every queue with at least one key of the right Redis type, found with SCAN over the key
 /// patterns of the dialects in `scope`, sorted by name.
 pub fn discover(raw: &mut think_queue_native::RedisConnection, scope: &[Dialect]) -> CliResult<Vec<QueueRef>> {
-    let mut keys: Vec<(Vec<u8>, Dialect, String, Part)> = Vec::new();
+    let mut keys: Vec<(Vec<u8>, ParsedKey)> = Vec::new();
     for dialect in scope {
-        let pattern = match dialect {
-            Dialect::V1 => "queues:*",
-            Dialect::V3 => "{queues:*",
-        };
-        for key in raw.scan_match(pattern)? {
-            if let Some((d, name, part)) = classify(&key) {
-                if d == *dialect && !keys.iter().any(|(k, ..)| *k == key) {
-                    keys.push((key, d, name, part));
+        for key in raw.scan_match(dialect.key_pattern())? {
+            if let Some(parsed) = QueueKeys::parse(&key) {
+                if parsed.dialect == *dialect && !keys.iter().any(|(k, _)| *k == key) {
+                    keys.push((key, parsed));
                 }
             }
         }
@@ -91,12 +44,12 @@ pub fn discover(raw: &mut think_queue_native::RedisConnection, scope: &[Dialect]
             pipe.cmd("TYPE").arg(key);
         }
         let types: Vec<String> = pipe.query(raw)?;
-        for ((_, dialect, name, part), t) in chunk.iter().zip(types) {
+        for ((_, parsed), t) in chunk.iter().zip(types) {
             let q = QueueRef {
-                dialect: *dialect,
-                name: name.clone(),
+                dialect: parsed.dialect,
+                name: parsed.queue.clone(),
             };
-            if t == part.redis_type() && !found.contains(&q) {
+            if t == parsed.kind.redis_type() && !found.contains(&q) {
                 found.push(q);
             }
         }
@@ -337,33 +290,31 @@ pub struct PeekedJob {
 }
 
 fn peeked(q: &QueueRef, state: &'static str, bytes: &[u8], score: Option<i64>) -> PeekedJob {
-    let mut job = PeekedJob {
+    let stored = ReservedJob::stored(&q.name, q.dialect, bytes.to_vec());
+    // the fields as a worker would read them; the first one it could not read makes the job malformed
+    let reason = |e: &think_queue_native::Error| match e {
+        think_queue_native::Error::MalformedPayload { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    let name = stored.name();
+    let attempts = stored.stored_attempts();
+    let malformed = match (stored.payload().err(), &name, &attempts) {
+        (Some(e), ..) => Some(reason(&e)),
+        (None, Err(e), _) | (None, Ok(_), Err(e)) => Some(reason(e)),
+        _ => None,
+    };
+    PeekedJob {
         queue: q.name.clone(),
         dialect: q.dialect.to_string(),
         state,
         score,
-        id: None,
-        job: None,
-        attempts: None,
-        data: None,
+        id: stored.id().ok().flatten(),
+        job: name.ok(),
+        attempts: attempts.ok(),
+        data: stored.data().ok().and_then(|d| serde_json::to_value(d).ok()),
         payload: String::from_utf8_lossy(bytes).into_owned(),
-        malformed: None,
-    };
-    match decode(bytes) {
-        Ok(v @ Value::Array(_)) => {
-            let text = |name: &str| v.get(name).and_then(Value::as_str).map(|s| String::from_utf8_lossy(s).into_owned());
-            job.id = text("id");
-            job.job = text("job");
-            job.attempts = v.get("attempts").and_then(Value::as_int);
-            job.data = v.get("data").and_then(|d| serde_json::to_value(d).ok());
-            if job.job.is_none() || job.attempts.is_none() {
-                job.malformed = Some("no string `job` or no integer `attempts`".into());
-            }
-        }
-        Ok(_) => job.malformed = Some("not a JSON object".into()),
-        Err(e) => job.malformed = Some(format!("not valid JSON: {e}")),
+        malformed,
     }
-    job
 }
 
 type Scored = Vec<(Vec<u8>, f64)>;
@@ -452,22 +403,6 @@ pub fn peek(ctx: &Context, queue: &str, n: usize, filter: StateFilter) -> CliRes
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_classified_per_generation() {
-        let c = |k: &str| classify(k.as_bytes());
-        assert_eq!(c("{queues:sms}"), Some((Dialect::V3, "sms".into(), Part::Ready)));
-        assert_eq!(c("{queues:sms}:delayed"), Some((Dialect::V3, "sms".into(), Part::Delayed)));
-        assert_eq!(c("{queues:a:b}:reserved"), Some((Dialect::V3, "a:b".into(), Part::Reserved)));
-        assert_eq!(c("{queues:sms}:dead"), Some((Dialect::V3, "sms".into(), Part::Dead)));
-        assert_eq!(c("{queues:sms}:other"), None);
-        assert_eq!(c("queues:sms"), Some((Dialect::V1, "sms".into(), Part::Ready)));
-        assert_eq!(c("queues:sms:delayed"), Some((Dialect::V1, "sms".into(), Part::Delayed)));
-        assert_eq!(c("queues:sms:reserved"), Some((Dialect::V1, "sms".into(), Part::Reserved)));
-        assert_eq!(c("queues:sms:dead"), Some((Dialect::V1, "sms".into(), Part::Dead)));
-        assert_eq!(c("other"), None);
-        assert_eq!(classify(b"queues:\xff"), None);
-    }
 
     #[test]
     fn peeked_payloads() {

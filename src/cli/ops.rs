@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use think_queue_native::{decode, set_attempts, Delay, NewJob, Value};
+use think_queue_native::{decode, Delay, NewJob, Value};
 
 use super::inspect::{queue_stats, targets, QueueRef};
 use super::settings::Context;
@@ -142,35 +142,19 @@ fn migrate_queue(ctx: &Context, q: &QueueRef, bar: &ProgressBar) -> CliResult<Mo
     Ok(moved)
 }
 
-/// Moves the dead-letter list back to the ready list, one job per atomic step (WATCH/MULTI), with
-/// `attempts` reset to the generation's initial value where the payload has one (think-queue's
-/// `queue:retry` resets it too); unreadable payloads move as they are.
+/// Moves the dead-letter list back to the ready list with the core's atomic `retry_dead` (one
+/// script per batch of `migrate_batch` jobs, attempts reset as think-queue's `queue:retry` does),
+/// until it is empty; jobs buried meanwhile are moved too.
 fn requeue_dead(ctx: &Context, q: &QueueRef, moved: &mut Moved, bar: &ProgressBar) -> CliResult<()> {
-    let mut raw = ctx.raw()?;
-    let keys = q.dialect.keys(&q.name);
-    let initial = q.dialect.initial_attempts();
+    let mut queue = ctx.queue(q.dialect)?;
+    let batch = ctx.options(q.dialect).migrate_batch;
     loop {
-        let done: bool = redis::transaction(&mut raw, &[&keys.dead], |con, pipe| {
-            let head: Option<Vec<u8>> = redis::cmd("LINDEX").arg(&keys.dead).arg(0).query(con)?;
-            let Some(payload) = head else {
-                return Ok(Some(true));
-            };
-            let bytes = set_attempts(&payload, initial).unwrap_or_else(|_| payload.clone());
-            pipe.cmd("LPOP")
-                .arg(&keys.dead)
-                .ignore()
-                .cmd("RPUSH")
-                .arg(&keys.ready)
-                .arg(bytes)
-                .ignore()
-                .query::<Option<()>>(con)
-                .map(|r| r.map(|_| false))
-        })?;
-        if done {
+        let n = queue.retry_dead(Some(&q.name), batch)?;
+        if n == 0 {
             return Ok(());
         }
-        moved.dead += 1;
-        bar.inc(1);
+        moved.dead += n;
+        bar.inc(n);
     }
 }
 
@@ -327,18 +311,4 @@ pub fn purge(ctx: &Context, queue: &str, yes: bool, dead: bool) -> CliResult<()>
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use think_queue_native::Dialect;
-
-    #[test]
-    fn dead_jobs_get_the_initial_attempts() {
-        let v3 = br#"{"job":"A","maxTries":null,"timeout":null,"data":null,"id":"X","attempts":4}"#;
-        assert_eq!(
-            think_queue_native::set_attempts(v3, Dialect::V3.initial_attempts()).unwrap_or_default(),
-            br#"{"job":"A","maxTries":null,"timeout":null,"data":null,"id":"X","attempts":0}"#.to_vec()
-        );
-    }
 }

@@ -1,14 +1,15 @@
 -- lib.lua: helpers prepended to every think-queue-native script (not a script of its own).
 -- Defines:
---   tqn_bump(p)   -> p', changed: p with its trailing "attempts":N} replaced by N+1, and 1;
+--   tqn_set(p, f) -> p', changed: p with its trailing "attempts":N} replaced by f(N), and 1;
 --                    or p unchanged and 0 when p does not end that way (hand-written payloads).
+--   tqn_bump(p)   -> tqn_set(p, N + 1).
 --                    Splicing keeps every other byte (key order, [] vs {}, float digits) as written;
 --                    cjson is never used.
 --   tqn_migrate(from, ready, now, batch, bump) -> moved: moves at most `batch` members of ZSET
 --                    `from` whose score <= now to the tail of LIST `ready`, ascending score order,
 --                    bumping attempts when bump is true. Returns how many were moved.
 
-local function tqn_bump(p)
+local function tqn_set(p, f)
   -- only the last 26 bytes can hold a match worth taking ('"attempts":' + at most 13 digits +
   -- '}' + the byte before): searching just there is ~10x cheaper than scanning the payload
   local from = #p - 25
@@ -23,7 +24,15 @@ local function tqn_bump(p)
   if before ~= ',' and before ~= '{' then
     return p, 0
   end
-  return string.sub(p, 1, s - 1) .. '"attempts":' .. string.format('%d', tonumber(n) + 1) .. '}', 1
+  return string.sub(p, 1, s - 1) .. '"attempts":' .. string.format('%d', f(tonumber(n))) .. '}', 1
+end
+
+local function tqn_plus_one(n)
+  return n + 1
+end
+
+local function tqn_bump(p)
+  return tqn_set(p, tqn_plus_one)
 end
 
 local function tqn_migrate(from, ready, now, batch, bump)
