@@ -96,10 +96,25 @@ impl RedisQueue {
         }
     }
 
-    /// The payload parts for one job, converted in the order json_encode meets them.
+    /// The payload parts for one job, converted in the order json_encode meets them. With
+    /// `$meta['object']` (the `serialize()`d job object) `$job` is the object's class and the job
+    /// is think-queue's object job (the core's [`NewJob::object`]: handler `CallQueuedHandler@call`,
+    /// data `{commandName, command}`, v3 `timeoutAt` always written); `$data` is then unused.
     fn new_job(&self, job: &[u8], data: DataSource<'_>, meta: Option<&ZendHashTable>) -> ExtResult<NewJob> {
         let mut conv = Converter::default();
-        let mut new = NewJob::new(Value::Str(job.to_vec()), Value::Null);
+        let object = match meta.and_then(|m| m.get("object")).filter(|z| !z.is_null()) {
+            None => None,
+            Some(z) => Some(z.zend_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| {
+                ExtError::Type(format!(
+                    "`object` in $meta must be the serialize()d job object, {} given",
+                    type_name(z)
+                ))
+            })?),
+        };
+        let mut new = match &object {
+            Some(serialized) => NewJob::object(job, serialized, Value::Null, Value::Null, Value::Null),
+            None => NewJob::new(Value::Str(job.to_vec()), Value::Null),
+        };
         let mut earlier: Vec<Value> = vec![new.job.clone()];
         let fail = |e: Fail, earlier: &[Value]| ExtError::from(prefer_utf8(e, earlier));
         if self.q.dialect() == Dialect::V3 {
@@ -117,11 +132,13 @@ impl RedisQueue {
                 }
             }
         }
-        new.data = match data {
-            DataSource::Omitted => Value::Str(Vec::new()),
-            DataSource::Zval(z) => conv.value(z).map_err(|e| fail(e, &earlier))?,
-            DataSource::Value(v) => v.clone(),
-        };
+        if object.is_none() {
+            new.data = match data {
+                DataSource::Omitted => Value::Str(Vec::new()),
+                DataSource::Zval(z) => conv.value(z).map_err(|e| fail(e, &earlier))?,
+                DataSource::Value(v) => v.clone(),
+            };
+        }
         Ok(new)
     }
 

@@ -33,9 +33,6 @@ use think\queue\native\RedisQueue;
 
 class Redis extends Connector
 {
-    /** Handler name of object jobs (think-queue's own class). */
-    const CALL_QUEUED_HANDLER = 'think\\queue\\CallQueuedHandler@call';
-
     /** @var RedisQueue */
     private $redisQueue;
 
@@ -144,7 +141,7 @@ class Redis extends Connector
     public function push($job, $data = '', $queue = null)
     {
         if (is_object($job)) {
-            return $this->redisQueue->push(self::CALL_QUEUED_HANDLER, self::objectData($job), self::queueName($queue), $this->objectMeta($job));
+            return $this->redisQueue->push(get_class($job), '', self::queueName($queue), $this->objectMeta($job));
         }
 
         return $this->redisQueue->push($job, $data, self::queueName($queue));
@@ -166,9 +163,8 @@ class Redis extends Connector
     public function later($delay, $job, $data = '', $queue = null)
     {
         if (is_object($job)) {
-            $data = self::objectData($job);
             $meta = $this->objectMeta($job);
-            $job  = self::CALL_QUEUED_HANDLER;
+            $job  = get_class($job);
         } else {
             $meta = [];
         }
@@ -191,7 +187,7 @@ class Redis extends Connector
         $batch = [];
         foreach ((array) $jobs as $job) {
             $batch[] = is_object($job)
-                ? [self::CALL_QUEUED_HANDLER, self::objectData($job), $this->objectMeta($job)]
+                ? [get_class($job), '', $this->objectMeta($job)]
                 : [$job, $data];
         }
         if ($batch) {
@@ -321,17 +317,16 @@ class Redis extends Connector
         return $queue ? (string) $queue : null;
     }
 
-    /** `data` of an object job, as think-queue builds it. */
-    private static function objectData($job)
-    {
-        return ['commandName' => get_class($job), 'command' => serialize(clone $job)];
-    }
-
-    /** 3.x payload fields of an object job: tries, timeout, and the expiration (timeoutAt / retryUntil()). */
+    /**
+     * An object job for the extension: the serialize()d object under `object` (the core writes
+     * think-queue's object job around it: handler and data fields are not spelled here), plus the
+     * 3.x payload fields tries, timeout and the expiration (timeoutAt / retryUntil()).
+     */
     private function objectMeta($job)
     {
+        $meta = ['object' => serialize(clone $job)];
         if ($this->redisQueue->dialect() !== 'v3') {
-            return [];
+            return $meta;
         }
         $timeoutAt = null;
         if (method_exists($job, 'retryUntil') || isset($job->timeoutAt)) {
@@ -341,7 +336,7 @@ class Redis extends Connector
             }
         }
 
-        return [
+        return $meta + [
             'maxTries'  => $job->tries ?? null,
             'timeout'   => $job->timeout ?? null,
             'timeoutAt' => $timeoutAt,

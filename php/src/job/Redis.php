@@ -52,6 +52,9 @@ class Redis extends Job
     /** @var bool|null result of bury(): true moved to `<ready>:dead`, false the reservation was gone; null: not buried */
     private $buried;
 
+    /** @var mixed the decoded payload, see payload(); null: not read yet */
+    private $decoded;
+
     /** @var bool delete() written behind (RedisQueue::ack) instead of sent at once (deleteReserved) */
     private $deferredAck = false;
 
@@ -86,7 +89,32 @@ class Redis extends Job
         if ($this->v3) {
             return parent::fire();
         }
-        $this->resolveAndFire(json_decode($this->getRawBody(), true));
+        $this->resolveAndFire($this->payload());
+    }
+
+    /**
+     * The decoded payload (`json_decode($raw, true)`), as the extension decoded it once; with
+     * $name, one key (3.x: a dot path, as think-queue 3.x's payload()) or $default. 3.x's base
+     * class reads every field (handler name, data, maxTries...) through here; 1.x/2.x had no
+     * payload() and gets one. A malformed payload: what json_decode() makes of it.
+     */
+    public function payload($name = null, $default = null)
+    {
+        if ($this->decoded === null) {
+            try {
+                $this->decoded = $this->reservedJob->payload();
+            } catch (MalformedPayloadException $e) {
+                $this->decoded = json_decode($this->getRawBody(), true);
+            }
+        }
+        if ($name === null || $name === '') {
+            return $this->decoded;
+        }
+        if ($this->v3 && class_exists('think\\helper\\Arr')) {
+            return \think\helper\Arr::get($this->decoded, $name, $default);
+        }
+
+        return is_array($this->decoded) && array_key_exists($name, $this->decoded) ? $this->decoded[$name] : $default;
     }
 
     /**
@@ -113,8 +141,7 @@ class Redis extends Job
         try {
             return $this->reservedJob->getJobId();
         } catch (MalformedPayloadException $e) {
-            $payload = json_decode($this->getRawBody(), true);
-            $id      = is_array($payload) ? ($payload['id'] ?? null) : null;
+            $id = $this->payload('id');
 
             return is_scalar($id) ? $id : null;
         }
@@ -123,7 +150,7 @@ class Redis extends Job
     /** The payload's "job" (the handler name), or '(malformed payload)'. */
     public function getName()
     {
-        return $this->malformedPayload() === null ? parent::getName() : self::MALFORMED_NAME;
+        return $this->malformedPayload() === null ? $this->reservedJob->getName() : self::MALFORMED_NAME;
     }
 
     /** The member of the reserved set (3.x name; 1.x/2.x: the raw body). */
@@ -320,11 +347,9 @@ class Redis extends Job
         }
     }
 
-    /** A top-level payload field under 1.x/2.x (which has no payload() helper), null when absent. */
+    /** A top-level payload field under 1.x/2.x (whose base class has no payload()), null when absent. */
     private function v1Field($name)
     {
-        $payload = json_decode($this->getRawBody(), true);
-
-        return is_array($payload) ? ($payload[$name] ?? null) : null;
+        return $this->payload($name);
     }
 }
