@@ -66,6 +66,11 @@ pub enum Error {
         detail: String,
     },
 
+    /// A bug on our side (an invariant that did not hold, a panic caught at a language
+    /// boundary). Not the caller's fault; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// Redis answered a command with an error (WRONGTYPE, OOM, a script error...).
     #[error("Redis error on `{key}`: {detail}")]
     Redis {
@@ -95,6 +100,11 @@ impl Error {
     /// Credentials were refused: retrying will not help.
     pub fn is_auth(&self) -> bool {
         matches!(self, Error::Auth { .. })
+    }
+
+    /// A bug on our side (see [`Error::Internal`]).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal(_))
     }
 
     /// A configuration or argument error.

@@ -65,6 +65,8 @@
 #![cfg_attr(not(feature = "php"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+pub mod adapter;
 mod config;
 mod conn;
 mod dialect;

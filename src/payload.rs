@@ -35,6 +35,11 @@ pub struct NewJob {
     /// v3 `timeoutAt`: written only for object jobs (`Some(Value::Null)` when they have none);
     /// plain jobs have no such key (`None`).
     pub timeout_at: Option<Value>,
+    /// The data already encoded as JSON, by the producer's own `json_encode` (the FFI bridge:
+    /// PHP encodes `$data` itself, so the bytes are that PHP version's). When set, [`data`](Self::data)
+    /// is not used: v3 writes these bytes verbatim, v1 reads them back and re-encodes them, as
+    /// stock 1.x's `setMeta` does with its own encoding. Must be valid JSON.
+    pub data_json: Option<Vec<u8>>,
 }
 
 impl NewJob {
@@ -46,6 +51,7 @@ impl NewJob {
             max_tries: Value::Null,
             timeout: Value::Null,
             timeout_at: None,
+            data_json: None,
         }
     }
 
@@ -62,22 +68,13 @@ impl NewJob {
             max_tries,
             timeout,
             timeout_at: Some(timeout_at),
+            data_json: None,
         }
     }
 }
 
 fn entry(name: &str, v: Value) -> (Key, Value) {
     (Key::Str(name.as_bytes().to_vec()), v)
-}
-
-/// Array/object nesting of a value (scalars 0). Only called on values the encoder accepted, so
-/// the recursion is bounded by the encoder's depth limit.
-fn nesting(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => 1 + items.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
-        Value::Object(items) => 1 + items.iter().map(|(_, v)| nesting(v)).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 fn too_deep(depth: usize) -> Error {
@@ -91,20 +88,30 @@ fn too_deep(depth: usize) -> Error {
 /// with the given id. Fails, writing nothing, on data PHP could not encode, and on data PHP
 /// could encode but not decode again (512 levels), where stock would silently lose the job.
 pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
+    // the job with `null` as data: its bytes end in `"data":null` + what follows the data, so
+    // data encoded elsewhere (`data_json`) is spliced in place of that `null`
+    let data_json = match &job.data_json {
+        Some(raw) => Some(checked_json(raw)?),
+        None => None,
+    };
+    let data = if data_json.is_some() { &Value::Null } else { &job.data };
     match dialect {
         Dialect::V1 => {
             // createPayload encodes {job,data}; setMeta decodes it (normalising), appends the id,
             // encodes; the second setMeta round trip is an identity on normalised data.
-            let base = Value::Array(vec![entry(field::JOB, job.job.clone()), entry(field::DATA, job.data.clone())]);
-            let first = json::encode(&base)?;
+            let base = Value::Array(vec![entry(field::JOB, job.job.clone()), entry(field::DATA, data.clone())]);
+            let mut first = json::encode(&base)?;
+            if let Some(raw) = data_json {
+                splice_null(&mut first, 1, raw)?;
+            }
             let normalised = match json::decode(&first) {
                 Ok(v) => v,
-                Err(DecodeError::Depth) => return Err(too_deep(nesting(&base))),
+                Err(DecodeError::Depth) => return Err(too_deep(json_nesting(&first))),
                 Err(_) => return Err(Error::Payload(EncodeError::MalformedUtf8)),
             };
             let mut entries = match normalised {
                 Value::Array(entries) => entries,
-                _ => return Err(Error::Config("internal: payload did not decode to an array".into())),
+                _ => return Err(Error::Internal("the payload did not decode to an array".into())),
             };
             entries.push(entry(field::ID, Value::from(id)));
             entries.push(entry(field::ATTEMPTS, Value::Int(dialect.initial_attempts())));
@@ -120,15 +127,23 @@ pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
             if let Some(at) = &job.timeout_at {
                 entries.push(entry(field::TIMEOUT_AT, at.clone()));
             }
-            entries.push(entry(field::DATA, job.data.clone()));
+            entries.push(entry(field::DATA, data.clone()));
             entries.push(entry(field::ID, Value::from(id)));
             entries.push(entry(field::ATTEMPTS, Value::Int(dialect.initial_attempts())));
             let payload = Value::Array(entries);
             let mut out = Vec::with_capacity(128);
             json::encode_into(&mut out, &payload)?;
+            if let Some(raw) = data_json {
+                let tail = json::encode(&Value::Array(vec![
+                    entry(field::ID, Value::from(id)),
+                    entry(field::ATTEMPTS, Value::Int(dialect.initial_attempts())),
+                ]))?;
+                // `,"id":...,"attempts":0}` is the tail of `{"id":...,"attempts":0}` without its `{`
+                splice_null(&mut out, tail.len(), raw)?;
+            }
             // 512 levels need at least 1024 bracket bytes: skip the walk for ordinary payloads
             if out.len() >= 2 * (MAX_DECODE_NESTING + 1) {
-                let depth = nesting(&payload);
+                let depth = json_nesting(&out);
                 if depth > MAX_DECODE_NESTING {
                     return Err(too_deep(depth));
                 }
@@ -136,6 +151,50 @@ pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
             Ok(out)
         }
     }
+}
+
+/// `raw` when it is one JSON value (as `json_decode` would read it, any depth PHP could encode).
+fn checked_json(raw: &[u8]) -> Result<&[u8]> {
+    match json::decode(raw) {
+        Ok(_) | Err(DecodeError::Depth) => Ok(raw),
+        Err(e) => Err(Error::Config(format!("the job data given as JSON is not valid JSON: {e}"))),
+    }
+}
+
+/// Replaces the `null` that ends `bytes[..len - tail]` by `raw`.
+fn splice_null(bytes: &mut Vec<u8>, tail: usize, raw: &[u8]) -> Result<()> {
+    let end = bytes.len().checked_sub(tail).filter(|e| *e >= 4 && &bytes[*e - 4..*e] == b"null");
+    let Some(end) = end else {
+        return Err(Error::Internal("no `null` data to replace in the payload".into()));
+    };
+    bytes.splice(end - 4..end, raw.iter().copied());
+    Ok(())
+}
+
+/// Array/object nesting of JSON text (brackets outside strings).
+fn json_nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Where a payload's trailing `"attempts":N}` sits: `(start of the digits, N)`, or `None` when the
@@ -199,6 +258,55 @@ pub fn payload_id(payload: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_given_as_json_builds_the_same_bytes() {
+        let object = Value::Object(vec![]);
+        let values = [
+            Value::Str(Vec::new()),
+            Value::Null,
+            Value::map(vec![
+                ("a/b", Value::from("中")),
+                ("n", Value::Float(0.1)),
+                ("l", Value::list(vec![Value::Int(1)])),
+            ]),
+            object.clone(),
+            Value::map(vec![("o", object)]),
+        ];
+        for dialect in [Dialect::V1, Dialect::V3] {
+            for data in &values {
+                let mut job = NewJob::object(b"app\\job\\A", b"O:1:\"A\":0:{}", Value::Int(3), Value::Null, Value::Null);
+                job.data = data.clone();
+                let want = build(dialect, &job, "ID").unwrap_or_default();
+                job.data = Value::from("ignored");
+                job.data_json = json::encode(data).ok();
+                assert_eq!(
+                    build(dialect, &job, "ID").map_err(|e| e.to_string()),
+                    Ok(want),
+                    "{dialect} {data:?}"
+                );
+            }
+        }
+        // v3 keeps `{}` as written, v1 normalises it to `[]` as stock 1.x's setMeta does
+        let mut job = NewJob::new("A", Value::Null);
+        job.data_json = Some(b"{}".to_vec());
+        assert_eq!(
+            build(Dialect::V3, &job, "I").unwrap_or_default(),
+            br#"{"job":"A","maxTries":null,"timeout":null,"data":{},"id":"I","attempts":0}"#.to_vec()
+        );
+        assert_eq!(
+            build(Dialect::V1, &job, "I").unwrap_or_default(),
+            br#"{"job":"A","data":[],"id":"I","attempts":1}"#.to_vec()
+        );
+        job.data_json = Some(b"{nope".to_vec());
+        assert!(build(Dialect::V3, &job, "I").is_err_and(|e| e.is_config()));
+        // too deep for json_decode: refused, as for data given as values
+        let deep = format!("{}{}", "[".repeat(511), "]".repeat(511));
+        job.data_json = Some(deep.into_bytes());
+        for dialect in [Dialect::V1, Dialect::V3] {
+            assert!(matches!(build(dialect, &job, "I"), Err(Error::PayloadTooDeep { .. })), "{dialect}");
+        }
+    }
 
     #[test]
     fn trailing_attempts_forms() {

@@ -53,22 +53,9 @@ impl From<Error> for ExtError {
     }
 }
 
-/// Which class a core error becomes.
+/// Which class a core error becomes (decided in the core's adapter module, shared with the FFI bridge).
 fn class_of(e: &Error) -> &'static str {
-    if e.is_auth() {
-        AUTH_EXCEPTION
-    } else if e.is_connection() {
-        CONNECTION_EXCEPTION
-    } else if e.is_payload() {
-        PAYLOAD_EXCEPTION
-    } else if e.is_malformed() {
-        MALFORMED_PAYLOAD_EXCEPTION
-    } else if e.is_config() {
-        CONFIG_EXCEPTION
-    } else {
-        // a Redis error reply (WRONGTYPE, OOM, script error) and anything added later
-        QUEUE_EXCEPTION
-    }
+    crate::adapter::ErrorClass::of(e).php_class()
 }
 
 impl From<ExtError> for PhpException {

@@ -3,7 +3,7 @@
 //! - [`queue`]: `think\queue\native\RedisQueue`; [`job`]: `think\queue\native\ReservedJob`.
 //! - [`errors`]: the exception classes and the one mapping from errors to them.
 //! - [`convert`]: PHP values ⇄ the core's `Value`; [`args`]: argument types.
-//! - [`pool`]: persistent connections; [`ffi`]: the Zend APIs ext-php-rs does not wrap (the only
+//! - persistent connections: the core's `adapter::pool`, shared with the FFI bridge; [`ffi`]: the Zend APIs ext-php-rs does not wrap (the only
 //!   hand-written unsafe code).
 //!
 //! Every PHP-visible function runs its body through [`guard`], so a panic (a bug) becomes a
@@ -20,7 +20,6 @@ mod convert;
 mod errors;
 mod ffi;
 mod job;
-mod pool;
 mod queue;
 
 use std::cell::RefCell;
@@ -118,7 +117,7 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
         info_table_start!();
         info_table_row!("think_queue_native support", "enabled");
         info_table_row!("version", env!("CARGO_PKG_VERSION"));
-        info_table_row!("idle persistent connections", pool::idle_count().to_string());
+        info_table_row!("idle persistent connections", crate::adapter::pool::idle_count().to_string());
         info_table_end!();
     });
 }

@@ -10,9 +10,10 @@ use super::args::{ArrayArg, Data};
 use super::convert::{assoc, config_entries, prefer_utf8, to_array, Converter, Fail};
 use super::errors::{ExtError, ExtResult};
 use super::ffi::entries;
+use super::guard;
 use super::job::ReservedJob;
-use super::{guard, pool};
-use crate::{options_from_config, options_summary, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
+use crate::adapter;
+use crate::{options_summary, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
 
 /// Longest `$block` accepted by `pop()` (one day).
 const MAX_BLOCK_SECONDS: f64 = 86_400.0;
@@ -38,38 +39,20 @@ impl RedisQueue {
     fn open(options: Option<&ZendHashTable>, generation: Option<&str>) -> ExtResult<RedisQueue> {
         let generation = match generation {
             None => None,
-            Some(g) => Some(Dialect::parse(g).ok_or_else(|| {
+            Some(g) => Some(adapter::parse_generation(g).ok_or_else(|| {
                 ExtError::Value(format!(
                     "think\\queue\\native\\RedisQueue::__construct(): Argument #2 ($generation) must be 'v1' (think-queue 1.x/2.x) or 'v3' (3.x), '{g}' given"
                 ))
             })?),
         };
         let entries = options.map(config_entries).unwrap_or_default();
-        let (conn, opts) = options_from_config(entries.iter().map(|(k, v)| (k.as_str(), v)), generation)?;
-        let persistent = conn.persistent;
-        let q = match persistent.then(|| pool::borrow(&conn)).flatten() {
-            Some(idle) => {
-                let mut q = CoreQueue::lazy(conn.clone(), opts.clone())?;
-                match q.attach_connection(idle) {
-                    None => q,
-                    Some(_refused) => CoreQueue::connect(conn, opts)?,
-                }
-            }
-            None => CoreQueue::connect(conn, opts)?,
-        };
+        let (q, persistent) = adapter::open_queue(&entries, generation)?;
         Ok(RedisQueue { q, persistent })
     }
 
-    /// The core queue; a persistent one that gave its connection back (`close()`) borrows an
-    /// idle one again before it would open a new one.
+    /// The core queue (a persistent one that gave its connection back borrows an idle one again).
     fn queue(&mut self) -> &mut CoreQueue {
-        if self.persistent && !self.q.is_connected() {
-            if let Some(idle) = pool::borrow(self.q.connection_options()) {
-                if let Some(refused) = self.q.attach_connection(idle) {
-                    pool::give_back(refused);
-                }
-            }
-        }
+        adapter::reattach(&mut self.q, self.persistent);
         &mut self.q
     }
 
@@ -82,18 +65,10 @@ impl RedisQueue {
         Ok(result?)
     }
 
-    /// Gives a persistent connection back to the pool, or closes the connection.
+    /// Sends held-back acknowledgements, then gives a persistent connection back to the pool or
+    /// closes the connection.
     fn release_connection(&mut self) {
-        // acknowledgements held back go out first (best effort: if Redis is unreachable, they
-        // stay held and the core queue tries again when it is dropped)
-        let _ = self.q.flush_acks();
-        if self.persistent {
-            if let Some(conn) = self.q.detach_connection() {
-                pool::give_back(conn);
-            }
-        } else {
-            self.q.disconnect();
-        }
+        adapter::release(&mut self.q, self.persistent);
     }
 
     /// The payload parts for one job, converted in the order json_encode meets them. With

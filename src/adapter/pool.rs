@@ -8,21 +8,22 @@
 //! After `pcntl_fork` the child finds its parent's idle connections unusable and drops them
 //! (closing its copy of the socket, sending nothing); the parent keeps using them.
 //!
-//! Thread-local: PHP NTS runs a process's requests on one thread.
+//! Thread-local: PHP NTS runs a process's requests on one thread (ZTS: one pool per thread).
+#![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 
 use crate::{ConnectionOptions, DetachedConnection};
 
 /// Idle connections kept per configuration; more are closed when given back.
-pub(crate) const MAX_IDLE_PER_CONFIG: usize = 4;
+pub const MAX_IDLE_PER_CONFIG: usize = 4;
 
 thread_local! {
     static IDLE: RefCell<Vec<DetachedConnection>> = const { RefCell::new(Vec::new()) };
 }
 
 /// An idle connection opened by this process with exactly `opts`, most recently used first.
-pub(crate) fn borrow(opts: &ConnectionOptions) -> Option<DetachedConnection> {
+pub fn borrow(opts: &ConnectionOptions) -> Option<DetachedConnection> {
     IDLE.try_with(|idle| {
         let mut idle = idle.try_borrow_mut().ok()?;
         // a forked child drops what it inherited from its parent
@@ -36,7 +37,7 @@ pub(crate) fn borrow(opts: &ConnectionOptions) -> Option<DetachedConnection> {
 
 /// Keeps `conn` for the next [`borrow`] (or closes it when it belongs to the parent process, or
 /// when [`MAX_IDLE_PER_CONFIG`] connections of its configuration are idle already).
-pub(crate) fn give_back(conn: DetachedConnection) {
+pub fn give_back(conn: DetachedConnection) {
     if !conn.is_owned_by_this_process() {
         return;
     }
@@ -52,6 +53,6 @@ pub(crate) fn give_back(conn: DetachedConnection) {
 }
 
 /// How many idle connections the pool holds (for tests and `phpinfo()`).
-pub(crate) fn idle_count() -> usize {
+pub fn idle_count() -> usize {
     IDLE.try_with(|idle| idle.try_borrow().map(|v| v.len()).unwrap_or(0)).unwrap_or(0)
 }
