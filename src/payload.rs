@@ -4,7 +4,7 @@
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::json::{self, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING};
+use crate::json::{self, DecodeError, EncodeError, Key, Value, MAX_DECODE_NESTING, MAX_ENCODE_DEPTH};
 
 /// Payload field names, in the order think-queue writes them.
 pub(crate) mod field {
@@ -103,6 +103,7 @@ pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
             let mut first = json::encode(&base)?;
             if let Some(raw) = data_json {
                 splice_null(&mut first, 1, raw)?;
+                encodable_depth(&first)?;
             }
             let normalised = match json::decode(&first) {
                 Ok(v) => v,
@@ -140,6 +141,7 @@ pub fn build(dialect: Dialect, job: &NewJob, id: &str) -> Result<Vec<u8>> {
                 ]))?;
                 // `,"id":...,"attempts":0}` is the tail of `{"id":...,"attempts":0}` without its `{`
                 splice_null(&mut out, tail.len(), raw)?;
+                encodable_depth(&out)?;
             }
             // 512 levels need at least 1024 bracket bytes: skip the walk for ordinary payloads
             if out.len() >= 2 * (MAX_DECODE_NESTING + 1) {
@@ -159,6 +161,15 @@ fn checked_json(raw: &[u8]) -> Result<&[u8]> {
         Ok(_) | Err(DecodeError::Depth) => Ok(raw),
         Err(e) => Err(Error::Config(format!("the job data given as JSON is not valid JSON: {e}"))),
     }
+}
+
+/// The error PHP's `json_encode` of the whole payload gives when data encoded on its own nests
+/// so deep that the payload around it passes PHP's 512 levels.
+fn encodable_depth(payload: &[u8]) -> Result<()> {
+    if payload.len() > 2 * MAX_ENCODE_DEPTH && json_nesting(payload) > MAX_ENCODE_DEPTH {
+        return Err(Error::Payload(EncodeError::Depth));
+    }
+    Ok(())
 }
 
 /// Replaces the `null` that ends `bytes[..len - tail]` by `raw`.
@@ -305,6 +316,13 @@ mod tests {
         job.data_json = Some(deep.into_bytes());
         for dialect in [Dialect::V1, Dialect::V3] {
             assert!(matches!(build(dialect, &job, "I"), Err(Error::PayloadTooDeep { .. })), "{dialect}");
+        }
+        // data PHP encodes on its own (512 levels) inside a payload PHP could not encode (513)
+        let deeper = format!("{}{}", "[".repeat(512), "]".repeat(512));
+        job.data_json = Some(deeper.into_bytes());
+        for dialect in [Dialect::V1, Dialect::V3] {
+            let e = build(dialect, &job, "I").err().map(|e| e.to_string());
+            assert_eq!(e.as_deref(), Some("Unable to create payload: Maximum stack depth exceeded"), "{dialect}");
         }
     }
 

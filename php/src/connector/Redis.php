@@ -96,6 +96,26 @@ class Redis extends Connector
     }
 
     /**
+     * Which backend this process uses: 'extension' (think_queue_native loaded: the fast path) or
+     * 'ffi' (libthink_queue_native_ffi.so through PHP's FFI, found from $ffiLib (the connection
+     * config's `ffi_lib`), the environment variable THINK_QUEUE_NATIVE_FFI, or ffi/ next to php/).
+     * With both, the extension wins (the FFI library is then never loaded). With neither, throws
+     * one ConfigException that says what was wrong and what to do.
+     *
+     * @param string|null $ffiLib
+     * @return string
+     */
+    public static function backend($ffiLib = null)
+    {
+        if (extension_loaded('think_queue_native')) {
+            return 'extension';
+        }
+        \think\queue\native\ffi\Library::get($ffiLib);
+
+        return 'ffi';
+    }
+
+    /**
      * think-queue 3.x builds drivers through a public static __make($config) when the class has
      * one; the stock Redis connector's own builds `new self`, so this one must exist here.
      *

@@ -2,8 +2,9 @@
 /*
  * Shared part of the PHPUnit bootstraps (v1, v3, native). The caller loads its think-queue
  * stand-ins first (or none), then this file:
- *  - fails loudly unless the think_queue_native extension and phpredis (the tests' own client
- *    and the stock baseline's) are loaded;
+ *  - fails loudly unless the backend under test (the think_queue_native extension, or with
+ *    TQN_BACKEND=ffi the FFI library named by THINK_QUEUE_NATIVE_FFI) and phpredis (the tests' own
+ *    client and the stock baseline's) are there;
  *  - loads the shims (php/autoload.php), the stock baseline (bench/php/StockRedisQueue.php), the
  *    test support classes and the job fixtures (PSR-4 `app\` -> tests/php/fixtures/app/);
  *  - starts a private redis-server: TQN_REDIS_PORT;
@@ -12,10 +13,18 @@
 
 declare(strict_types=1);
 
-if (!extension_loaded('think_queue_native')) {
+// TQN_BACKEND=ffi: the suite runs on the FFI bridge (THINK_QUEUE_NATIVE_FFI names the library),
+// so the extension must not be loaded; otherwise on the extension, which must be.
+define('TQN_BACKEND', getenv('TQN_BACKEND') === 'ffi' ? 'ffi' : 'extension');
+if (TQN_BACKEND === 'ffi') {
+    if (extension_loaded('think_queue_native') || !is_string(getenv('THINK_QUEUE_NATIVE_FFI'))) {
+        fwrite(STDERR, "TQN_BACKEND=ffi needs THINK_QUEUE_NATIVE_FFI=/path/to/libthink_queue_native_ffi.so and no think_queue_native extension loaded\n");
+        exit(1);
+    }
+} elseif (!extension_loaded('think_queue_native')) {
     fwrite(STDERR, "the think_queue_native extension is not loaded: run with\n"
         . "  php -d extension=target/release/libthink_queue_native.so /usr/bin/phpunit -c <suite>/phpunit.xml\n"
-        . "(scripts/test-php.sh does this after `make` built the extension)\n");
+        . "(scripts/test-php.sh does this after `make` built the extension; TQN_BACKEND=ffi for the FFI bridge)\n");
     exit(1);
 }
 if (!extension_loaded('redis')) {

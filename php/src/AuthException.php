@@ -1,0 +1,13 @@
+<?php
+/*
+ * Redis refused the credentials (wrong password or user).
+ *
+ * The extension registers this class itself; this file is autoloaded only when the extension is
+ * not loaded (the FFI backend), so both backends throw the same classes.
+ */
+
+namespace think\queue\native;
+
+class AuthException extends ConnectionException
+{
+}
