@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 EXT := target/release/libthink_queue_native.so
 
-.PHONY: all deps build ext stubs stubs-check demo bench test test-rust test-scale test-php test-mixed install lint fmt clean
+.PHONY: all deps build ext ffi stubs stubs-check demo bench test test-rust test-scale test-php test-mixed install lint fmt clean
 
 all: build
 
@@ -11,8 +11,8 @@ all: build
 deps:
 	@./scripts/install-deps.sh
 
-# The PHP extension (release, feature `php`), the `tqn` binary and the Rust examples (no PHP needed).
-build: deps ext
+# The PHP extension (release, feature `php`), the FFI library, the `tqn` binary and the Rust examples.
+build: deps ext ffi
 	$(CARGO) build --release --bins --examples
 
 # Installs the `tqn` operator CLI (cargo install: ~/.cargo/bin, or $(PREFIX)/bin with PREFIX=...).
@@ -22,6 +22,11 @@ install:
 
 ext: deps
 	@./scripts/build-ext.sh
+
+# The FFI bridge: target/release/libthink_queue_native_ffi.so (ffi/; C header ffi/think_queue_native_ffi.h),
+# for PHP >= 7.4 through ext-ffi when the extension cannot be loaded. References no PHP symbol.
+ffi: deps
+	$(CARGO) build --release -p think-queue-native-ffi
 
 # Regenerates stubs/think_queue_native.stub.php from the built extension.
 stubs: ext
@@ -54,15 +59,16 @@ test-rust:
 test-scale: deps
 	@./scripts/test-scale.sh
 
-test-php: ext
+test-php: ext ffi
 	@./scripts/test-php.sh
 
 # The mixed Rust/PHP suites alone: Rust producers/workers and the tqn binary with PHP workers/producers.
-test-mixed: ext
+test-mixed: ext ffi
 	@./scripts/test-php.sh mixed-v1 mixed-v3
 
 lint:
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p think-queue-native-ffi --all-targets -- -D warnings
 	$(CARGO) clippy --release --lib --features php -- -D warnings
 
 fmt:

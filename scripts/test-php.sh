@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Runs every PHP test suite against the built extension and prints a summary; exits non-zero if
-# any suite fails. Builds no extension: `make build` (or the lead's make target) builds
-# target/release/libthink_queue_native.so first (the mixed suites' Rust binaries are built here, below).
+# Runs every PHP test suite against the built extension and the built FFI library and prints a
+# summary; exits non-zero if any suite fails. Builds neither: `make ext ffi` builds
+# target/release/libthink_queue_native.so and target/release/libthink_queue_native_ffi.so first
+# (the mixed suites' Rust binaries are built here, below).
 #
-#   scripts/test-php.sh                 # all suites: native, v1, v3, baseline, mixed-v1, mixed-v3
-#   scripts/test-php.sh v1 v3           # some of them
-#   TQN_EXT_SO=/path/to/ext.so scripts/test-php.sh
+#   scripts/test-php.sh                 # all suites: native, v1, v3, baseline, mixed-v1, mixed-v3 on the
+#                                       # extension, then native, v1, v3, mixed-v1, mixed-v3 on the FFI bridge
+#   scripts/test-php.sh v1 v3-ffi       # some of them (SUITE-ffi: on the FFI bridge)
+#   TQN_EXT_SO=/path/to/ext.so TQN_FFI_LIB=/path/to/libthink_queue_native_ffi.so scripts/test-php.sh
+#
+# On the FFI bridge a suite runs in a PHP without the extension, with THINK_QUEUE_NATIVE_FFI naming
+# the library and TQN_BACKEND=ffi telling the bootstrap which backend it checks for.
 #
 # Each suite is its own PHP process (the v1 and v3 think-queue stand-ins declare the same class
 # names) and starts its own private redis-server on a free loopback port.
@@ -21,6 +26,7 @@ cd "$root"
 php=${PHP:-php}
 phpunit=${PHPUNIT:-$(command -v phpunit || true)}
 ext=${TQN_EXT_SO:-target/release/libthink_queue_native.so}
+ffi=${TQN_FFI_LIB:-target/release/libthink_queue_native_ffi.so}
 
 fail() { echo "test-php: $*" >&2; exit 1; }
 [ -n "$phpunit" ] || fail "phpunit not found (Debian: apt-get install phpunit)"
@@ -30,9 +36,12 @@ ext=$(cd "$(dirname "$ext")" && pwd)/$(basename "$ext")
 "$php" -d "extension=$ext" -r 'exit(extension_loaded("think_queue_native") ? 0 : 1);' \
   || fail "$ext does not load as the think_queue_native extension"
 export TQN_EXT_SO=$ext
+[ -f "$ffi" ] || fail "$ffi does not exist: build the FFI library first (make ffi)"
+ffi=$(cd "$(dirname "$ffi")" && pwd)/$(basename "$ffi")
+export TQN_FFI_LIB=$ffi
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(native v1 v3 baseline mixed-v1 mixed-v3)
+[ ${#suites[@]} -gt 0 ] || suites=(native v1 v3 baseline mixed-v1 mixed-v3 native-ffi v1-ffi v3-ffi mixed-v1-ffi mixed-v3-ffi)
 
 for suite in "${suites[@]}"; do
   case $suite in
@@ -52,17 +61,24 @@ trap 'rm -rf "$logdir"' EXIT
 declare -A status summary
 failed=0
 for suite in "${suites[@]}"; do
-  case $suite in
+  base=${suite%-ffi}
+  if [ "$base" != "$suite" ]; then
+    [ "$base" != baseline ] || fail "the baseline suite runs stock think-queue code only: no -ffi variant"
+    run=(env TQN_BACKEND=ffi "THINK_QUEUE_NATIVE_FFI=$ffi" "$php")
+  else
+    run=("$php" -d "extension=$ext")
+  fi
+  case $base in
     baseline) args=(--bootstrap tests/php/baseline/bootstrap.php --do-not-cache-result tests/php/baseline) ;;
-    native|v1|v3) args=(-c "tests/php/$suite/phpunit.xml") ;;
-    mixed-v1|mixed-v3) args=(-c "tests/php/mixed/${suite#mixed-}/phpunit.xml") ;;
-    *) fail "unknown suite '$suite' (native, v1, v3, baseline, mixed-v1, mixed-v3)" ;;
+    native|v1|v3) args=(-c "tests/php/$base/phpunit.xml") ;;
+    mixed-v1|mixed-v3) args=(-c "tests/php/mixed/${base#mixed-}/phpunit.xml") ;;
+    *) fail "unknown suite '$suite' (native, v1, v3, baseline, mixed-v1, mixed-v3; SUITE-ffi on the FFI bridge)" ;;
   esac
   if [ "$suite" = baseline ] && [ ! -f tests/php/baseline/bootstrap.php ]; then
     status[$suite]=missing; summary[$suite]="tests/php/baseline not present"; failed=1; continue
   fi
-  echo "=== $suite: $php -d extension=$ext $phpunit ${args[*]}"
-  "$php" -d "extension=$ext" "$phpunit" "${args[@]}" 2>&1 | tee "$logdir/$suite.log"
+  echo "=== $suite: ${run[*]} $phpunit ${args[*]}"
+  "${run[@]}" "$phpunit" "${args[@]}" 2>&1 | tee "$logdir/$suite.log"
   rc=${PIPESTATUS[0]}
   line=$(grep -E '^(OK \(|OK, but|Tests: )' "$logdir/$suite.log" | tail -n 1)
   summary[$suite]=${line:-"no PHPUnit summary (exit $rc)"}
@@ -72,7 +88,7 @@ done
 
 echo "=== PHP test summary"
 for suite in "${suites[@]}"; do
-  printf '  %-9s %-5s %s\n' "$suite" "${status[$suite]}" "${summary[$suite]}"
+  printf '  %-13s %-5s %s\n' "$suite" "${status[$suite]}" "${summary[$suite]}"
 done
 if [ "$failed" -ne 0 ]; then
   echo "test-php: FAILED" >&2

@@ -322,7 +322,11 @@ mod tests {
         job.data_json = Some(deeper.into_bytes());
         for dialect in [Dialect::V1, Dialect::V3] {
             let e = build(dialect, &job, "I").err().map(|e| e.to_string());
-            assert_eq!(e.as_deref(), Some("Unable to create payload: Maximum stack depth exceeded"), "{dialect}");
+            assert_eq!(
+                e.as_deref(),
+                Some("Unable to create payload: Maximum stack depth exceeded"),
+                "{dialect}"
+            );
         }
     }
 

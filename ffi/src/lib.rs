@@ -317,8 +317,14 @@ fn config_entries(json: &[u8]) -> Res<Vec<(String, Value)>> {
                 Key::Int(_) => None,
             })
             .collect()),
-        Ok(_) => Err(Fail(status::CONFIG, "invalid configuration: the config must be a JSON object".into())),
-        Err(e) => Err(Fail(status::CONFIG, format!("invalid configuration: the config is not valid JSON: {e}"))),
+        Ok(_) => Err(Fail(
+            status::CONFIG,
+            "invalid configuration: the config must be a JSON object".into(),
+        )),
+        Err(e) => Err(Fail(
+            status::CONFIG,
+            format!("invalid configuration: the config is not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -358,7 +364,9 @@ fn delay_of(kind: i32, delay: i64) -> Res<Option<Delay>> {
         0 => Ok(None),
         1 => Ok(Some(Delay::Seconds(delay))),
         2 => Ok(Some(Delay::At(delay))),
-        other => Err(value_error(format!("delay_kind must be 0 (now), 1 (seconds) or 2 (at), got {other}"))),
+        other => Err(value_error(format!(
+            "delay_kind must be 0 (now), 1 (seconds) or 2 (at), got {other}"
+        ))),
     }
 }
 
@@ -760,7 +768,12 @@ pub unsafe extern "C" fn tqn_ack(q: *mut Queue, job: *const Job) -> i32 {
 ///
 /// # Safety
 /// See the crate docs.
-unsafe fn job_op(q: *mut Queue, job: *const Job, done: *mut i32, op: impl FnOnce(&mut RedisQueue, &ReservedJob) -> Result<bool, Error>) -> i32 {
+unsafe fn job_op(
+    q: *mut Queue,
+    job: *const Job,
+    done: *mut i32,
+    op: impl FnOnce(&mut RedisQueue, &ReservedJob) -> Result<bool, Error>,
+) -> i32 {
     call(|| {
         // SAFETY (all blocks): caller promises
         let q = unsafe { handle("q", q) }?;
@@ -858,4 +871,84 @@ pub unsafe extern "C" fn tqn_migrate(q: *mut Queue, queue: *const u8, queue_len:
         unsafe { put("delayed", delayed, count(d)) }?;
         unsafe { put("reserved", reserved, count(r)) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> (i32, String) {
+        let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+        // SAFETY: valid out-pointers; the message is copied before any other call
+        let code = unsafe { tqn_last_error(&mut ptr, &mut len) };
+        // SAFETY: ptr/len describe the thread-local message
+        let text = unsafe { bytes(ptr, len) }.map(|b| String::from_utf8_lossy(b).into_owned());
+        (code, text.unwrap_or_default())
+    }
+
+    #[test]
+    fn bad_arguments_are_status_codes_with_messages() {
+        let mut q: *mut Queue = std::ptr::null_mut();
+        // SAFETY: NULL config with a valid out-pointer
+        let code = unsafe { tqn_queue_open(std::ptr::null(), 0, std::ptr::null(), 0, &mut q) };
+        assert_eq!(
+            (code, last_error()),
+            (status::TYPE, (status::TYPE, "config_json must not be NULL".to_owned()))
+        );
+        let bad = b"{nope";
+        // SAFETY: valid slices
+        let code = unsafe { tqn_queue_open(bad.as_ptr(), bad.len(), std::ptr::null(), 0, &mut q) };
+        assert_eq!(code, status::CONFIG);
+        assert!(last_error().1.contains("not valid JSON"));
+        let cfg = b"{\"port\":\"x\"}";
+        let generation = b"v4";
+        // SAFETY: valid slices
+        let code = unsafe { tqn_queue_open(cfg.as_ptr(), cfg.len(), generation.as_ptr(), generation.len(), &mut q) };
+        assert_eq!((code, q.is_null()), (status::VALUE, true));
+        assert!(last_error().1.contains("Argument #2 ($generation)"));
+        // SAFETY: valid slices
+        let code = unsafe { tqn_queue_open(cfg.as_ptr(), cfg.len(), std::ptr::null(), 0, &mut q) };
+        assert_eq!(code, status::CONFIG);
+        assert!(last_error().1.contains("`port`"));
+        // SAFETY: NULL handles are refused, not dereferenced
+        assert_eq!(unsafe { tqn_ping(std::ptr::null_mut()) }, status::TYPE);
+        // SAFETY: NULL is a no-op
+        unsafe { tqn_queue_free(std::ptr::null_mut()) };
+        assert_eq!(tqn_abi_version(), ABI_VERSION);
+    }
+
+    #[test]
+    fn bulk_frames() {
+        let mut input = Vec::new();
+        for field in [Some(&b"A"[..]), Some(b"[1]"), None, None] {
+            match field {
+                Some(b) => {
+                    input.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                    input.extend_from_slice(b);
+                }
+                None => input.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        let parsed = frames(&input).unwrap_or_default();
+        assert_eq!(parsed, vec![[Some(&b"A"[..]), Some(&b"[1]"[..]), None, None]]);
+        assert!(frames(&input[..input.len() - 1]).is_err());
+        assert!(frames(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn meta_and_object_jobs() {
+        let job = new_job(
+            b"app\\job\\A",
+            None,
+            Some(br#"{"maxTries":3,"timeoutAt":null}"#),
+            Some(b"O:1:\"A\":0:{}"),
+        )
+        .unwrap_or_else(|_| NewJob::new("x", Value::Null));
+        let bytes = think_queue_native::build_payload(think_queue_native::Dialect::V3, &job, "ID").unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            r#"{"job":"think\\queue\\CallQueuedHandler@call","maxTries":3,"timeout":null,"timeoutAt":null,"data":{"commandName":"app\\job\\A","command":"O:1:\"A\":0:{}"},"id":"ID","attempts":0}"#
+        );
+        assert!(new_job(b"A", None, Some(b"[1"), None).is_err());
+    }
 }

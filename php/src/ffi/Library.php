@@ -238,8 +238,9 @@ final class Library
     {
         try {
             $libc = FFI::cdef('const char *gnu_get_libc_version(void);');
+            $v = $libc->gnu_get_libc_version(); // FFI reads a const char * result as a PHP string
 
-            return FFI::string($libc->gnu_get_libc_version());
+            return is_string($v) ? $v : FFI::string($v);
         } catch (\Throwable $e) {
             return null;
         }

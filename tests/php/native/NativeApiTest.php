@@ -28,12 +28,13 @@ final class NativeApiTest extends RedisTestCase
 
     public function testModuleAndClasses(): void
     {
+        $file = (new \ReflectionClass(RedisQueue::class))->getFileName();
         if (TQN_BACKEND === 'ffi') {
             $this->assertFalse(extension_loaded('think_queue_native'));
-            $this->assertSame('ffi', \think\queue\native\connector\Redis::backend());
+            $this->assertSame(TQN_ROOT . '/php/src/RedisQueue.php', $file, 'the FFI backend class');
         } else {
             $this->assertTrue(extension_loaded('think_queue_native'));
-            $this->assertSame('extension', \think\queue\native\connector\Redis::backend());
+            $this->assertFalse($file, 'the extension\'s (internal) class');
             $this->assertMatchesRegularExpression('/^\d+\.\d+\.\d+/', \think\queue\native\version());
         }
         $this->assertTrue((new \ReflectionClass(RedisQueue::class))->isFinal());

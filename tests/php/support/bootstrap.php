@@ -76,4 +76,6 @@ function tqn_extension_path(): string
 }
 
 define('TQN_EXT_SO', tqn_extension_path());
+/** The FFI library (for the backend tests, whichever backend the suite runs on). */
+define('TQN_FFI_LIB', (string) (getenv('THINK_QUEUE_NATIVE_FFI') ?: (getenv('TQN_FFI_LIB') ?: TQN_ROOT . '/target/release/libthink_queue_native_ffi.so')));
 define('TQN_REDIS_PORT', \tqn\tests\support\PrivateRedis::start()->port);
