@@ -148,4 +148,41 @@ final class BackendTest extends TestCase
         $out = $this->openError([self::ffiExtension()], $file);
         $this->assertStringContainsString('cannot be loaded: it needs glibc ' . str_repeat('9', strlen($needed) - 2) . '.9 and this system has glibc ', $out);
     }
+
+    /** php/doctor.php --json in a `php -n` with these settings. */
+    private function doctor(array $ini, ?string $ffiLib): array
+    {
+        $code = '$argv = ["doctor", "--json"]; require ' . var_export(TQN_ROOT . '/php/doctor.php', true) . ';';
+        [$status, $out, $err] = $this->php($code, $ini, $ffiLib);
+        $report = json_decode($out, true);
+        $this->assertIsArray($report, "doctor printed JSON: $out $err");
+
+        return [$status, $report];
+    }
+
+    public function testDoctorSaysWhichBackendAndWhatToDo(): void
+    {
+        [$status, $r] = $this->doctor(['extension=' . TQN_EXT_SO], null);
+        $this->assertSame([0, 'extension'], [$status, $r['backend']]);
+        $this->assertStringStartsWith('loaded (think_queue_native ', $r['extension']);
+
+        [$status, $r] = $this->doctor([self::ffiExtension()], TQN_FFI_LIB);
+        $this->assertSame([0, 'ffi'], [$status, $r['backend']]);
+        $this->assertSame('usable: ' . realpath(TQN_FFI_LIB) . ' (from the environment variable THINK_QUEUE_NATIVE_FFI)', $r['ffi']);
+        $this->assertStringContainsString('PHP-FPM producers', $r['to do']);
+
+        [$status, $r] = $this->doctor([], null);
+        $this->assertSame([1, 'none'], [$status, $r['backend']]);
+        $this->assertStringContainsString("PHP's FFI extension is not loaded", $r['ffi']);
+        $minor = PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION;
+        $this->assertStringContainsString('load the extension: write the line `extension=/path/to/think_queue_native.so` into ', $r['to do']);
+        $this->assertStringStartsWith(PHP_VERSION . ' (' . (PHP_ZTS ? 'ZTS' : 'NTS') . ', cli, ', $r['php']);
+        if (in_array($minor, ['8.2', '8.4'], true)) {
+            $this->assertStringContainsString("_php$minor-x86_64-linux-glibc.zip", $r['extension']);
+        }
+
+        [$status, $r] = $this->doctor([self::ffiExtension(), 'ffi.enable=0'], TQN_FFI_LIB);
+        $this->assertSame([1, 'none'], [$status, $r['backend']]);
+        $this->assertStringContainsString('ffi.enable is off', $r['ffi']);
+    }
 }
