@@ -28,6 +28,12 @@ ext: deps
 ffi: deps
 	$(CARGO) build --release -p think-queue-native-ffi
 
+# Release artifacts in target/dist: the extension for PHP 8.2 (here) and 8.4 (Debian 13 root), the
+# FFI library built in the Debian 11 root (glibc 2.31 floor), PIE-named zips, SHA256SUMS.
+.PHONY: dist
+dist: deps
+	@./scripts/dist.sh
+
 # Regenerates stubs/think_queue_native.stub.php from the built extension.
 stubs: ext
 	@./scripts/stubs.sh
