@@ -29,8 +29,8 @@ OP_LABEL = {
     "migrate": "migrate due delayed jobs",
 }
 OP_SHORT = {"push": "push", "later": "later", "bulk": "bulk", "pop": "pop+delete", "worker": "worker", "migrate": "migrate"}
-SIDES = ["baseline", "native", "rust"]
-SIDE_LABEL = {"baseline": "stock baseline", "native": "native (PHP shim)", "rust": "Rust API", "baseline_blpop": "stock 3.x, block_for 5 (BLPOP)"}
+SIDES = ["baseline", "native", "ffi", "rust"]
+SIDE_LABEL = {"baseline": "stock baseline", "native": "native (PHP shim)", "ffi": "FFI bridge (PHP shim, no extension)", "rust": "Rust API", "baseline_blpop": "stock 3.x, block_for 5 (BLPOP)"}
 
 
 def load(path):
@@ -191,17 +191,17 @@ def chart(res, path):
     gens = [g for g in ("v1", "v3") if any(res.stat(g, op, "baseline") for op in OPS)]
     if not gens:
         return "no throughput results: no chart"
-    colors = {"baseline": "#9e9e9e", "native": "#1f77b4", "rust": "#ff7f0e"}
+    colors = {"baseline": "#9e9e9e", "native": "#1f77b4", "ffi": "#2ca02c", "rust": "#ff7f0e"}
     fig, axes = plt.subplots(len(gens), 1, figsize=(11, 4.6 * len(gens)), squeeze=False)
     for ax, gen in zip(axes[:, 0], gens):
-        width = 0.27
+        width = 0.2
         for i, side in enumerate(SIDES):
             xs, ys, lo, hi = [], [], [], []
             for j, op in enumerate(OPS):
                 s = res.stat(gen, op, side)
                 if not s:
                     continue
-                xs.append(j + (i - 1) * width)
+                xs.append(j + (i - 1.5) * width)
                 ys.append(s["median"])
                 lo.append(s["median"] - s["min"])
                 hi.append(s["max"] - s["median"])
@@ -372,13 +372,14 @@ def report(res, out_dir, results_path):
         add("")
         rows = []
         for op in OPS:
-            b, n, r = (res.stat(gen, op, s) for s in SIDES)
-            rt = [res.rt(gen, op, s) for s in SIDES]
-            rows.append((OP_LABEL[op], cell(b), cell(n), cell(r), ratio_cell(res.ratio(gen, op, "native")),
+            b, n, f, r = (res.stat(gen, op, s) for s in SIDES)
+            rt = [res.rt(gen, op, s) for s in ("baseline", "native", "rust")]
+            rows.append((OP_LABEL[op], cell(b), cell(n), cell(f) if f else "–", cell(r), ratio_cell(res.ratio(gen, op, "native")),
+                         ratio_cell(res.ratio(gen, op, "ffi", base="native")) if f else "–",
                          ratio_cell(res.ratio(gen, op, "rust")),
                          " / ".join("n/a" if x is None else f"{x:.2f}" for x in rt)))
-        add(md_table(["operation", "stock baseline jobs/s", "native (PHP shim) jobs/s", "Rust API jobs/s", "native / baseline",
-                      "Rust / baseline", "round trips per job (baseline / native / Rust)"], rows))
+        add(md_table(["operation", "stock baseline jobs/s", "native (PHP shim) jobs/s", "FFI bridge jobs/s", "Rust API jobs/s",
+                      "native / baseline", "FFI / native", "Rust / baseline", "round trips per job (baseline / native / Rust)"], rows))
         add("")
         add("jobs/s: median [min–max] over the rounds. Ratios: median [min–max] of the per-round ratios. "
             "Round trips per job: time per job / the `redis-benchmark -c 1` PING round trip; for pop + delete and the "

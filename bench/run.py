@@ -39,7 +39,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENS = ["v1", "v3"]
 OPS = ["push", "later", "bulk", "pop", "worker", "migrate"]
-SIDES = ["baseline", "native", "rust"]
+SIDES = ["baseline", "native", "ffi", "rust"]
+FFI_OPS = ("push", "pop", "worker")   # the FFI bridge column (the shim over libthink_queue_native_ffi.so, no extension)
 RT_OPS = ("pop", "worker")   # operations whose round trips per job are reported: PING measured around each round
 
 
@@ -81,6 +82,7 @@ class Runner:
         self.port = os.environ["REDIS_PORT"]
         self.url = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{self.port}/0")
         self.ext = os.environ.get("BENCH_EXT") or os.path.join(ROOT, "target/release/libthink_queue_native.so")
+        self.ffi = os.environ.get("BENCH_FFI") or os.path.join(ROOT, "target/release/libthink_queue_native_ffi.so")
         self.php = os.environ.get("PHP", "php")
         self.rust_bin = os.path.join(ROOT, "target/release/examples/bench")
         self.t0 = time.time()
@@ -115,7 +117,9 @@ class Runner:
 
     # ------------------------------------------------------------------ processes
     def php_cmd(self, op, side, gen, **kv):
-        return [self.php, "-d", f"extension={self.ext}", os.path.join(ROOT, "bench/php/bench.php"), op, side, gen] + [
+        # the FFI side: the same shim and worker in a PHP without the extension, on the FFI library
+        php = ["env", f"THINK_QUEUE_NATIVE_FFI={self.ffi}", self.php] if side == "ffi" else [self.php, "-d", f"extension={self.ext}"]
+        return php + [os.path.join(ROOT, "bench/php/bench.php"), op, side, gen] + [
             f"{k}={v}" for k, v in kv.items()
         ]
 
@@ -300,6 +304,8 @@ class Runner:
                     # a busy one): for the round-trips-per-job figures, measure it right around the round
                     rtts = [self.round_rtt(gen, op, r, "before")] if op in RT_OPS else []
                     for side in SIDES:
+                        if side == "ffi" and op not in FFI_OPS:
+                            continue
                         self.step += 1
                         self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} ...")
                         res = self.run_json(self.cmd_for(op, side, gen, jobs=n, round=r), f"{gen} {op} {side} round {r}")
@@ -545,7 +551,7 @@ def main():
     if "monitor" in phases:
         total += len(GENS) * len(OPS) * 2
     if "throughput" in phases:
-        total += len(GENS) * len(OPS) * ROUNDS * len(SIDES)
+        total += len(GENS) * ROUNDS * (len(OPS) * (len(SIDES) - 1) + len(FFI_OPS))
     if "pickup" in phases:
         total += len(GENS) + 5 * ROUNDS
     if "memory" in phases:

@@ -20,6 +20,7 @@ PY=/usr/bin/python3               # Debian's python3, which has python3-matplotl
 echo "== building (release): the PHP extension and the Rust bench binary (examples/bench.rs)" >&2
 ext=$(./scripts/build-ext.sh)
 cargo build --release --example bench --quiet
+cargo build --release -p think-queue-native-ffi --quiet
 if ! php -d extension="$ext" -r 'exit(extension_loaded("think_queue_native") && class_exists("think\\queue\\native\\RedisQueue") ? 0 : 1);'; then
   echo "bench: php does not load $ext (think_queue_native); refusing to measure without it" >&2
   exit 1

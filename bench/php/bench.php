@@ -137,6 +137,7 @@ namespace tqn\bench {
     {
         switch ($side) {
             case 'native':
+            case 'ffi': // the same shim; the process has no extension, the FFI library serves
                 $extra = [];
                 if (($opts['block_for'] ?? null) !== null) {
                     $extra['block_for'] = (float) $opts['block_for'];
@@ -277,7 +278,7 @@ namespace tqn\bench {
         $ready = readyKey($gen, $queue);
         $calls = 0;
         $seconds = timed($admin, $mark, static function () use ($side, $tq, $queue, &$calls) {
-            if ($side === 'native') {
+            if ($side === 'native' || $side === 'ffi') {
                 $rq = $tq->call('getRedisQueue');
                 do {
                     $moved = $rq->migrate($queue);
@@ -392,7 +393,7 @@ namespace tqn\bench {
         $ops = ['push', 'later', 'bulk', 'pop', 'worker', 'migrate', 'memory', 'pickup-worker', 'pickup-producer', 'prefill', 'ping'];
         if (!in_array($op, $ops, true) || !in_array($gen, ['v1', 'v3'], true)) {
             fwrite(STDERR, "usage: REDIS_PORT=P php -d extension=.../libthink_queue_native.so bench/php/bench.php OP SIDE v1|v3 [key=value ...]\n"
-                . '  OP: ' . implode(' ', $ops) . "\n  SIDE: baseline native baseline_blpop\n");
+                . '  OP: ' . implode(' ', $ops) . "\n  SIDE: baseline native ffi baseline_blpop\n");
 
             return 2;
         }
@@ -407,8 +408,15 @@ namespace tqn\bench {
 
         require_once __DIR__ . '/lib.php';
         boot($gen);
-        if (!nativeLoaded()) {
-            // both sides run with the extension loaded, so both processes are the same kind
+        if ($side === 'ffi') {
+            // the FFI side: no extension, the library named by THINK_QUEUE_NATIVE_FFI
+            if (extension_loaded('think_queue_native') || !getenv('THINK_QUEUE_NATIVE_FFI')) {
+                fwrite(STDERR, "bench.php: side ffi runs without the extension, with THINK_QUEUE_NATIVE_FFI=.../libthink_queue_native_ffi.so\n");
+
+                return 3;
+            }
+        } elseif (!nativeLoaded()) {
+            // the other sides run with the extension loaded, so their processes are the same kind
             fwrite(STDERR, "bench.php: the think_queue_native extension is not loaded (php -d extension=.../libthink_queue_native.so)\n");
 
             return 3;
