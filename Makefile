@@ -89,6 +89,12 @@ clean:
 chaos: ext
 	./chaos/run.sh
 
+# Debian 11 (PHP 7.4) and Debian 13 (PHP 8.4) roots for the PHP version matrix (scripts/userland.sh,
+# docs/userlands.md): builds each one not yet cached (about a minute, needs root), else returns at once.
+.PHONY: userland
+userland:
+	@./scripts/userland.sh ensure all
+
 # Where the time of a pop+delete goes (client CPU, server script time, waiting), native vs stock;
 # PROFILE_CALLGRIND=1 adds the client's instructions per job (needs valgrind).
 .PHONY: profile

@@ -28,3 +28,23 @@ tqn_redis_has_tls() {
   server=$(command -v redis-server) || return 1
   tqn_output_has '--tls-port' redis-server --help || tqn_output_has libssl ldd "$server"
 }
+
+# tqn_deb_installed PKG: whether the Debian package PKG is installed (dpkg's status, not a probe file).
+tqn_deb_installed() {
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+  [ "$status" = "install ok installed" ]
+}
+
+# tqn_apt_install_missing PKG...: installs (apt-get, no recommends) those of the Debian packages
+# PKG... that are not installed; does nothing, not even apt-get update, when all are. Needs root.
+tqn_apt_install_missing() {
+  local pkg missing=()
+  for pkg in "$@"; do
+    tqn_deb_installed "$pkg" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
