@@ -53,9 +53,10 @@ demo: deps ext
 bench: deps
 	@./scripts/bench.sh
 
-# Everything: clippy (-D warnings, core and extension), Rust tests (unit, integration against a real
-# redis-server, doc tests), then PHPUnit suites with the real extension loaded into the PHP CLI.
-test: deps lint test-rust stubs-check test-php
+# Everything: clippy (-D warnings, core, extension, FFI library), Rust tests (unit, integration against
+# a real redis-server, doc tests, the scale suite), the PHPUnit suites on the extension and on the FFI
+# library in this PHP (8.2), then the same suites in Debian 11 (PHP 7.4) and 13 (PHP 8.4) roots.
+test: deps lint test-rust stubs-check test-php test-matrix
 
 test-rust:
 	@./scripts/test-rust.sh
@@ -67,6 +68,12 @@ test-scale: deps
 
 test-php: ext ffi
 	@./scripts/test-php.sh
+
+# The PHP suites in Debian 11 (PHP 7.4: FFI) and Debian 13 (PHP 8.4: extension and FFI) roots, built
+# and cached by scripts/userland.sh (docs/userlands.md); about 4 minutes warm, 10-15 cold.
+.PHONY: test-matrix
+test-matrix: deps
+	@./scripts/test-matrix.sh
 
 # The mixed Rust/PHP suites alone: Rust producers/workers and the tqn binary with PHP workers/producers.
 test-mixed: ext ffi

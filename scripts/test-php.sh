@@ -31,17 +31,25 @@ ffi=${TQN_FFI_LIB:-target/release/libthink_queue_native_ffi.so}
 fail() { echo "test-php: $*" >&2; exit 1; }
 [ -n "$phpunit" ] || fail "phpunit not found (Debian: apt-get install phpunit)"
 command -v redis-server >/dev/null || fail "redis-server not found (Debian: apt-get install redis-server)"
-[ -f "$ext" ] || fail "$ext does not exist: build the extension first (make build)"
-ext=$(cd "$(dirname "$ext")" && pwd)/$(basename "$ext")
-"$php" -d "extension=$ext" -r 'exit(extension_loaded("think_queue_native") ? 0 : 1);' \
-  || fail "$ext does not load as the think_queue_native extension"
-export TQN_EXT_SO=$ext
-[ -f "$ffi" ] || fail "$ffi does not exist: build the FFI library first (make ffi)"
-ffi=$(cd "$(dirname "$ffi")" && pwd)/$(basename "$ffi")
-export TQN_FFI_LIB=$ffi
-
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(native v1 v3 baseline mixed-v1 mixed-v3 native-ffi v1-ffi v3-ffi mixed-v1-ffi mixed-v3-ffi)
+need_ext=0 need_ffi=0
+for suite in "${suites[@]}"; do
+  if [ "${suite%-ffi}" != "$suite" ]; then need_ffi=1; else need_ext=1; fi
+done
+
+if [ "$need_ext" = 1 ]; then
+  [ -f "$ext" ] || fail "$ext does not exist: build the extension first (make build)"
+  ext=$(cd "$(dirname "$ext")" && pwd)/$(basename "$ext")
+  "$php" -d "extension=$ext" -r 'exit(extension_loaded("think_queue_native") ? 0 : 1);' \
+    || fail "$ext does not load as the think_queue_native extension"
+fi
+export TQN_EXT_SO=$ext
+if [ "$need_ffi" = 1 ]; then
+  [ -f "$ffi" ] || fail "$ffi does not exist: build the FFI library first (make ffi)"
+  ffi=$(cd "$(dirname "$ffi")" && pwd)/$(basename "$ffi")
+fi
+export TQN_FFI_LIB=$ffi
 
 for suite in "${suites[@]}"; do
   case $suite in

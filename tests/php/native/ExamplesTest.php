@@ -14,8 +14,12 @@ final class ExamplesTest extends RedisTestCase
     public function testPlainScriptExampleRuns(): void
     {
         $script = TQN_ROOT . '/examples/plain.php';
-        $cmd = [PHP_BINARY, '-d', 'extension=' . TQN_EXT_SO, $script, (string) TQN_REDIS_PORT];
-        $proc = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        // on the suite's backend: the extension, or the FFI library with the autoloader prepended
+        $env = getenv();
+        $cmd = TQN_BACKEND === 'ffi'
+            ? [PHP_BINARY, '-d', 'auto_prepend_file=' . TQN_ROOT . '/php/autoload.php', $script, (string) TQN_REDIS_PORT]
+            : [PHP_BINARY, '-d', 'extension=' . TQN_EXT_SO, $script, (string) TQN_REDIS_PORT];
+        $proc = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env);
         $out = stream_get_contents($pipes[1]);
         $err = stream_get_contents($pipes[2]);
         fclose($pipes[1]);

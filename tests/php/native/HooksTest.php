@@ -13,6 +13,13 @@ use PHPUnit\Framework\TestCase;
 
 final class HooksTest extends TestCase
 {
+    protected function setUp(): void
+    {
+        if (!tqn_extension_usable()) {
+            $this->markTestSkipped('no extension build for PHP ' . PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION . ' here (' . TQN_EXT_SO . '): this leg runs on the FFI library only');
+        }
+    }
+
     /**
      * @param array<string, ?string> $env variables to set (null: remove)
      * @return array{0: int, 1: string, 2: string} exit code, stdout, stderr
@@ -60,6 +67,9 @@ final class HooksTest extends TestCase
 
     public function testStubsMatchTheBuiltExtension(): void
     {
+        if (getenv('TQN_SKIP_STUBS_CHECK') === '1') {
+            $this->markTestSkipped('the stubs describe one API for every PHP: checked on the build machine (make stubs-check), not in each userland');
+        }
         $script = TQN_ROOT . '/scripts/stubs.sh';
         $this->assertFileExists($script, 'the stubs are generated and checked by scripts/stubs.sh');
         $proc = proc_open(['bash', $script, '--check'], [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['redirect', 1]], $pipes, TQN_ROOT);

@@ -275,7 +275,7 @@ trait ConnectionCases
                     $probe->connect('127.0.0.1', TQN_REDIS_PORT, 2.0);
                     $conns = 0;
                     foreach (explode("\n", trim((string) $probe->rawCommand('CLIENT', 'LIST'))) as $line) {
-                        $conns += (int) str_contains($line, " db=$db ");
+                        $conns += (int) (strpos($line, " db=$db ") !== false);
                     }
 
                     return ['ok' => $ok, 'why' => $why, 'conns' => $conns];

@@ -19,7 +19,8 @@ final class PrivateRedis
     private static array $running = [];
     private static bool $hooked = false;
 
-    public readonly int $port;
+    /** @var int set once by start() (not readonly: the suites also run on PHP 7.4) */
+    public int $port;
     private int $pid = 0;
     private int $watchdogPid = 0;
     /** @var resource|null */
@@ -168,7 +169,7 @@ final class PrivateRedis
                     }
                 }
             } catch (\RedisException $e) {
-                if (str_contains($e->getMessage(), 'NOAUTH')) {
+                if (strpos($e->getMessage(), 'NOAUTH') !== false) {
                     return true; // a --requirepass server answering: it is up
                 }
             }

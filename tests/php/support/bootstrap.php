@@ -76,6 +76,25 @@ function tqn_extension_path(): string
 }
 
 define('TQN_EXT_SO', tqn_extension_path());
+/**
+ * Whether TQN_EXT_SO is an extension this PHP can load (in the PHP 7.4 leg of the test matrix it
+ * is another PHP's build, or none): checked once, in a subprocess.
+ */
+function tqn_extension_usable(): bool
+{
+    static $usable = null;
+    if ($usable === null) {
+        $usable = extension_loaded('think_queue_native');
+        if (!$usable && is_file(TQN_EXT_SO)) {
+            $cmd = escapeshellarg(PHP_BINARY) . ' -n -d ' . escapeshellarg('extension=' . TQN_EXT_SO)
+                . " -r 'echo extension_loaded(\"think_queue_native\") ? 1 : 0;' 2>/dev/null";
+            $usable = trim((string) shell_exec($cmd)) === '1';
+        }
+    }
+
+    return $usable;
+}
+
 /** The FFI library (for the backend tests, whichever backend the suite runs on). */
 define('TQN_FFI_LIB', (string) (getenv('THINK_QUEUE_NATIVE_FFI') ?: (getenv('TQN_FFI_LIB') ?: TQN_ROOT . '/target/release/libthink_queue_native_ffi.so')));
 define('TQN_REDIS_PORT', \tqn\tests\support\PrivateRedis::start()->port);

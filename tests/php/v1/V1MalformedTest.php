@@ -59,7 +59,7 @@ final class V1MalformedTest extends V1TestCase
      *
      * @return array<string, array{string, int}>
      */
-    public function placements(): array
+    public static function placements(): array
     {
         return [
             'ready list, --tries 0'       => ['ready', 0],

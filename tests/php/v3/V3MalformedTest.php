@@ -33,7 +33,7 @@ final class V3MalformedTest extends V3TestCase
     ];
 
     /** @return array<string, array{string, int}> where the members are put, --tries */
-    public function placements(): array
+    public static function placements(): array
     {
         return [
             'ready list, --tries 0'       => ['ready', 0],
