@@ -538,15 +538,17 @@ def summary(res, tg):
         if not any(res.stat(gen, op, "baseline") for op in OPS):
             continue
         print(f"  {GEN_LABEL[gen].replace('`', '')}")
-        print(f"    {'operation':<28} {'baseline/s':>12} {'native/s':>12} {'rust/s':>12} {'native/base':>12} {'RT/job base/nat':>16}")
+        print(f"    {'operation':<28} {'baseline/s':>12} {'native/s':>12} {'ffi/s':>12} {'rust/s':>12} {'native/base':>12} {'ffi/native':>11} {'RT/job base/nat':>16}")
         for op in OPS:
-            b, n, r = (res.stat(gen, op, s) for s in SIDES)
+            b, n, f, r = (res.stat(gen, op, s) for s in SIDES)
             ra = res.ratio(gen, op, "native")
+            rf = res.ratio(gen, op, "ffi", base="native")
             rtb = res.rt(gen, op, "baseline")
             rtn = res.rt(gen, op, "native")
             rts = ("n/a" if rtb is None else f"{rtb:.2f}") + " / " + ("n/a" if rtn is None else f"{rtn:.2f}")
             print(f"    {OP_LABEL[op]:<28} {fmt_rate(b and b['median']):>12} {fmt_rate(n and n['median']):>12} "
-                  f"{fmt_rate(r and r['median']):>12} {fmt_ratio(ra and ra['median']):>12} {rts:>16}")
+                  f"{(fmt_rate(f['median']) if f else '-'):>12} {fmt_rate(r and r['median']):>12} {fmt_ratio(ra and ra['median']):>12} "
+                  f"{(fmt_ratio(rf['median']) if rf else '-'):>11} {rts:>16}")
     for gen in ("v1", "v3"):
         for s in ("baseline", "baseline_blpop", "native", "rust"):
             p = res.pickup(gen, s)
