@@ -1,7 +1,7 @@
 //! Job ids: 32 ASCII letters, as think-helper's `Str::random(32)` gives them (think-helper >= 3.1.3).
 //!
 //! Not cryptographic: ids only need to be unique enough that two payloads never collide in a ZSET.
-//! Each thread keeps a xorshift-style generator seeded from the OS-keyed `RandomState`, the time
+//! Each thread keeps a splitmix64 generator seeded from the OS-keyed `RandomState`, the time
 //! and the process id; it reseeds when the process id changes, so a forked child never repeats its
 //! parent's ids.
 #![forbid(unsafe_code)]

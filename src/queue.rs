@@ -198,7 +198,7 @@ impl RedisQueue {
         resolve_queue_name(queue, &self.opts.default_queue)
     }
 
-    /// The Redis keys for `queue`.
+    /// The Redis keys for `queue`: ready, delayed, reserved, and our dead-letter list.
     pub fn keys(&self, queue: Option<&str>) -> QueueKeys {
         self.opts.dialect.keys(self.queue_name(queue))
     }
