@@ -82,7 +82,7 @@ test-mixed: ext ffi
 lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy -p think-queue-native-ffi --all-targets -- -D warnings
-	$(CARGO) clippy --release --lib --features php -- -D warnings
+	$(CARGO) clippy --release --lib --no-default-features --features php -- -D warnings
 
 fmt:
 	$(CARGO) fmt

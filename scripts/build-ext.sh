@@ -28,7 +28,7 @@ if [ -n "${PHP_CONFIG:-}" ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/php$minor}"
 fi
 
-cargo build --release --lib --features php --quiet >&2
+cargo build --release --lib --no-default-features --features php --quiet >&2
 so="${CARGO_TARGET_DIR:-$PWD/target}/release/libthink_queue_native.so"
 if [ ! -f "$so" ]; then
   echo "build-ext: $so was not produced" >&2

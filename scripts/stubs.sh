@@ -52,7 +52,7 @@ if [ ! -f "$libphp" ]; then
   $SUDO apt-get install -y -q --no-install-recommends "$pkg" >&2
 fi
 
-cargo build --lib --features php --quiet >&2
+cargo build --lib --no-default-features --features php --quiet >&2
 so="${CARGO_TARGET_DIR:-$PWD/target}/debug/libthink_queue_native.so"
 
 tmp="$(mktemp)"

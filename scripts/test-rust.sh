@@ -6,13 +6,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-default-features --no-fail-fast -E 'not binary(~scale_)' || exit 1
+  cargo nextest run --workspace --no-fail-fast -E 'not binary(~scale_)' || exit 1
   # nextest does not run doc tests
-  cargo test --no-default-features --doc || exit 1
+  cargo test --doc || exit 1
   ./scripts/test-scale.sh || exit 1
 else
   log=$(mktemp)
-  cargo test --workspace --no-default-features --no-fail-fast 2>&1 | tee "$log"
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   echo "== rust test summary: $(grep -E '^test result:' "$log" | awk '{p+=$4; f+=$6; i+=$8} END {print p" passed, "f" failed, "i" ignored"}')"
   rm -f "$log"

@@ -11,7 +11,7 @@ command -v openssl >/dev/null || { echo "test-scale: openssl is missing (make de
 source scripts/lib.sh
 tqn_redis_has_tls || { echo "test-scale: this redis-server was built without TLS" >&2; exit 1; }
 started=$(date +%s)
-cargo test --no-default-features --no-fail-fast --test scale_cluster --test scale_sentinel --test scale_tls --test scale_acl -- --nocapture 2>&1 \
+cargo test --no-fail-fast --test scale_cluster --test scale_sentinel --test scale_tls --test scale_acl -- --nocapture 2>&1 \
   | grep -vE '^\s*(Compiling|Running|Finished)' | grep -vE '^$'
 status=${PIPESTATUS[0]}
 echo "== scale suite: $(( $(date +%s) - started )) s, exit status $status"

@@ -23,7 +23,7 @@
 //!   order, N threads, graceful shutdown on SIGTERM/SIGINT.
 //! - [`Error`]: the one error type.
 //!
-//! The `tqn` binary (src/bin/tqn.rs) is the operator's CLI over the same queues; it is not part of
+//! The `tqn` binary (src/bin/tqn/, feature `cli`) is the operator's CLI over the same queues; it is not part of
 //! this API.
 //!
 //! ## Example

@@ -1,4 +1,4 @@
-//! The `tqn` command line (compiled into src/bin/tqn.rs only): argument parsing and dispatch.
+//! The `tqn` command line (compiled into the `tqn` binary only): argument parsing and dispatch.
 //!
 //! - [`settings`]: where the connection comes from (flags, `TQN_REDIS_URL`, a think-queue PHP
 //!   config file) and which dialect(s) a command works on.
