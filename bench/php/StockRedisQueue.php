@@ -1,7 +1,7 @@
 <?php
 /*
  * Baseline: what stock think-queue's Redis connector and Redis job send to Redis, re-implemented
- * from the wire specification (shared/docs/think-queue-wire-spec.md §2-§6) on plain phpredis, so
+ * from the wire specification (docs/wire-spec.md §2-§6) on plain phpredis, so
  * that tests and benchmarks can run "stock" without ThinkPHP. Written for this project; no stock
  * code is included. Plain `require` (no autoloader); needs ext-redis.
  *
