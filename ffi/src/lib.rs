@@ -15,7 +15,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -78,8 +77,6 @@ type Res<T> = Result<T, Fail>;
 thread_local! {
     /// The last failure of this thread: code and message.
     static LAST_ERROR: RefCell<(i32, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
-    /// Where the last panic happened (recorded by our quiet hook).
-    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 fn set_last_error(code: i32, message: &str) {
@@ -97,38 +94,15 @@ fn set_last_error(code: i32, message: &str) {
 /// the message reaches the caller instead of its stderr).
 fn call(body: impl FnOnce() -> Res<()>) -> i32 {
     static QUIET: Once = Once::new();
-    QUIET.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-            let _ = PANIC_AT.try_with(|slot| {
-                if let Ok(mut slot) = slot.try_borrow_mut() {
-                    *slot = at;
-                }
-            });
-        }))
-    });
-    match catch_unwind(AssertUnwindSafe(body)) {
+    QUIET.call_once(adapter::install_quiet_panic_hook);
+    match adapter::catch_panic(body) {
         Ok(Ok(())) => status::OK,
         Ok(Err(Fail(code, message))) => {
             set_last_error(code, &message);
             code
         }
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
-            let at = PANIC_AT
-                .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
-                .ok()
-                .flatten()
-                .map(|a| format!(" at {a}"))
-                .unwrap_or_default();
-            set_last_error(
-                status::INTERNAL,
-                &format!("internal error: {what}{at} (this is a bug in think-queue-native, please report it)"),
-            );
+        Err(message) => {
+            set_last_error(status::INTERNAL, &format!("internal error: {message}"));
             status::INTERNAL
         }
     }
@@ -915,6 +889,15 @@ mod tests {
         // SAFETY: NULL is a no-op
         unsafe { tqn_queue_free(std::ptr::null_mut()) };
         assert_eq!(tqn_abi_version(), ABI_VERSION);
+    }
+
+    #[test]
+    fn a_panic_is_an_internal_status_with_its_place() {
+        let code = call(|| panic!("boom"));
+        let (last, message) = last_error();
+        assert_eq!((code, last), (status::INTERNAL, status::INTERNAL));
+        assert!(message.starts_with("internal error: boom (at ffi/src/lib.rs:"), "{message}");
+        assert!(message.ends_with("please report it)"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 
 pub mod pool;
 
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use crate::{options_from_config, Dialect, Error, RedisQueue, Result, Value};
 
 /// The exception class (in `think\queue\native`) an error becomes in PHP, and its FFI status code.
@@ -107,4 +110,43 @@ pub fn release(q: &mut RedisQueue, persistent: bool) {
 /// The generation argument of the adapters: `'v1'` (1.x/2.x) or `'v3'` (and their aliases).
 pub fn parse_generation(text: &str) -> Option<Dialect> {
     Dialect::parse(text)
+}
+
+thread_local! {
+    /// Where the last panic of this thread happened, recorded by the quiet hook.
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs a panic hook that prints nothing (a PHP process's stderr is the user's) and remembers
+/// where the panic happened for [`catch_panic`]. The hook is this library's own: a cdylib has its
+/// own copy of std, so other Rust code in the process keeps its hook.
+pub fn install_quiet_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        let _ = PANIC_AT.try_with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = location;
+            }
+        });
+    }));
+}
+
+/// Runs `body`; a panic (a bug) becomes `Err(message)`, saying where and asking for a report.
+/// Both adapters run every call from PHP through this, so no panic crosses into PHP.
+pub fn catch_panic<T>(body: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    catch_unwind(AssertUnwindSafe(body)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        let location = PANIC_AT
+            .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten();
+        match location {
+            Some(at) => format!("{message} (at {at}; this is a bug in think-queue-native, please report it)"),
+            None => format!("{message} (this is a bug in think-queue-native, please report it)"),
+        }
+    })
 }

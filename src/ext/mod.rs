@@ -22,8 +22,7 @@ mod ffi;
 mod job;
 mod queue;
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
@@ -34,43 +33,9 @@ use errors::{ExtError, ExtResult};
 /// The module name (`php -m`, `extension_loaded()`).
 pub(crate) const MODULE_NAME: &str = "think_queue_native";
 
-thread_local! {
-    /// Where the last panic happened, recorded by the quiet hook for the exception message.
-    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Installs a panic hook that prints nothing and remembers the location for [`guard`].
-fn install_quiet_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-        let _ = PANIC_LOCATION.try_with(|slot| {
-            if let Ok(mut slot) = slot.try_borrow_mut() {
-                *slot = location;
-            }
-        });
-    }));
-}
-
 /// Runs the body of a PHP-visible function: a panic becomes [`ExtError::Internal`].
 pub(crate) fn guard<T>(body: impl FnOnce() -> ExtResult<T>) -> ExtResult<T> {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
-            let location = PANIC_LOCATION
-                .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
-                .ok()
-                .flatten();
-            Err(ExtError::Internal(match location {
-                Some(at) => format!("{message} (at {at}; this is a bug in think-queue-native, please report it)"),
-                None => format!("{message} (this is a bug in think-queue-native, please report it)"),
-            }))
-        }
-    }
+    crate::adapter::catch_panic(body).unwrap_or_else(|message| Err(ExtError::Internal(message)))
 }
 
 /// The crate version.
@@ -101,7 +66,7 @@ pub fn test_panic() -> PhpResult<()> {
 extern "C" fn startup(_ty: i32, _module_number: i32) -> i32 {
     // a panic must not unwind into PHP's MINIT
     let ok = catch_unwind(|| {
-        install_quiet_panic_hook();
+        crate::adapter::install_quiet_panic_hook();
         errors::register_exception_classes().is_ok()
     });
     if matches!(ok, Ok(true)) {
