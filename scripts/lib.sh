@@ -37,14 +37,19 @@ tqn_deb_installed() {
 }
 
 # tqn_apt_install_missing PKG...: installs (apt-get, no recommends) those of the Debian packages
-# PKG... that are not installed; does nothing, not even apt-get update, when all are. Needs root.
+# PKG... that are not installed; does nothing, not even apt-get update, when all are. Needs root,
+# or sudo. The one apt step of every script here.
 tqn_apt_install_missing() {
-  local pkg missing=()
+  local pkg missing=() sudo=()
   for pkg in "$@"; do
     tqn_deb_installed "$pkg" || missing+=("$pkg")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "missing Debian packages (${missing[*]}) and not root: install them and retry" >&2; return 1; }
+    sudo=(sudo)
+  fi
   echo "installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }

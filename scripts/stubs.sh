@@ -18,6 +18,7 @@
 # minutes) and the PHP embed library (apt-get, as root or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 CARGO_PHP_VERSION=0.2.2 # must read the ext-php-rs-introspection ABI of our ext-php-rs (0.2.x)
 STUB=stubs/think_queue_native.stub.php
@@ -38,18 +39,8 @@ fi
 php_version="$(php -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')"
 libphp="${TQN_LIBPHP:-/usr/lib/libphp${php_version}.so}"
 if [ ! -f "$libphp" ]; then
-  pkg="libphp${php_version}-embed"
-  echo "stubs: installing ${pkg} (provides ${libphp})" >&2
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-      echo "stubs: ${libphp} is missing and not root; install ${pkg} and retry" >&2
-      exit 1
-    fi
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q >&2
-  $SUDO apt-get install -y -q --no-install-recommends "$pkg" >&2
+  echo "stubs: installing libphp${php_version}-embed (provides ${libphp})" >&2
+  tqn_apt_install_missing "libphp${php_version}-embed"
 fi
 
 cargo build --lib --no-default-features --features php --quiet >&2
