@@ -10,7 +10,7 @@
 #   target/dist/think-queue-native-ffi-<version>-x86_64-linux-glibc.zip   the library, its C header,
 #                                                 php/ (connector, FFI backend, doctor) side by side
 #   target/dist/SHA256SUMS
-# Checks: each extension loads in its own PHP and names no other PHP's API; the FFI library
+# Checks: each extension loads into its own PHP (built against that PHP's headers); the FFI library
 # references no PHP/Zend symbol and needs no GLIBC_ symbol version above 2.31.
 set -euo pipefail
 cd "$(dirname "$0")/.."
