@@ -21,6 +21,7 @@ final class BackendTest extends TestCase
     {
         foreach ($this->tmp as $f) {
             @unlink($f);
+            @rmdir(dirname($f));
         }
     }
 
