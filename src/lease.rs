@@ -20,9 +20,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::clock::unix_now;
 use crate::config::ConnectionOptions;
 use crate::conn::Conn;
-use crate::queue::unix_now;
 
 struct State {
     /// (reserved ZSET key, member)

@@ -67,6 +67,7 @@
 
 #[doc(hidden)]
 pub mod adapter;
+mod clock;
 mod config;
 mod conn;
 mod dialect;
@@ -87,6 +88,7 @@ mod worker;
 #[cfg(feature = "php")]
 mod ext;
 
+pub use clock::unix_now;
 pub use config::{
     options_from_config, options_summary, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS,
 };
@@ -101,7 +103,7 @@ pub use json::{
 };
 pub use link::RedisConnection;
 pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
-pub use queue::{unix_now, Delay, QueueSize, RedisQueue, BLOCK_SLICE, MAX_PENDING_ACKS};
+pub use queue::{Delay, QueueSize, RedisQueue, BLOCK_SLICE, MAX_PENDING_ACKS};
 pub use scripts::script_source;
 pub use worker::{
     Event, FailReason, FailedJob, FnHandler, Handler, HandlerError, HandlerResult, JobContext, JobInfo, Shutdown, Worker, WorkerStats,

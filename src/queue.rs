@@ -2,10 +2,11 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use redis::Value as RedisValue;
 
+use crate::clock::{unix_now, unix_now_f64};
 use crate::config::{ConnectionOptions, QueueOptions};
 use crate::dialect::{resolve_queue_name, Dialect, QueueKeys};
 use crate::error::{Error, Result};
@@ -47,18 +48,6 @@ enum Popped {
     Empty {
         next_due: Option<i64>,
     },
-}
-
-fn unix_now_f64() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
-/// Current unix time in whole seconds, as think-queue's `time()`.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// How many jobs a queue holds, by state.

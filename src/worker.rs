@@ -57,12 +57,13 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use crate::clock::unix_now;
 use crate::config::{ConnectionOptions, QueueOptions};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::job::ReservedJob;
 use crate::json::{encode, Value};
-use crate::queue::{unix_now, RedisQueue};
+use crate::queue::RedisQueue;
 
 /// What a handler returns: any error releases (or fails) the job.
 pub type HandlerResult = std::result::Result<(), HandlerError>;
@@ -762,24 +763,15 @@ impl Worker {
         };
         self.emit(&Event::Processing(&info));
 
-        // think-queue's pre-check
-        let dialect = self.opts.dialect;
-        let limit = match dialect {
-            Dialect::V1 => self.tries,
-            Dialect::V3 => max_tries.unwrap_or(self.tries),
-        };
-        let timeout_at = timeout_at.filter(|t| *t != 0); // PHP: a falsy timeoutAt is none
-        let may_run = match (dialect, timeout_at) {
-            (Dialect::V1, _) => limit <= 0 || attempts <= limit,
-            (Dialect::V3, Some(t)) => unix_now() <= t,
-            (Dialect::V3, None) => limit == 0 || attempts <= limit,
-        };
-        if !may_run {
-            let message = match dialect {
-                Dialect::V1 => format!("{name} has been attempted too many times."),
-                Dialect::V3 => format!("{name} has been attempted too many times or run too long. The job may have previously timed out."),
+        let limits = Limits::new(self.opts.dialect, self.tries, max_tries, timeout_at);
+        if let Some(message) = limits.before_run(&name, attempts, unix_now()) {
+            let mut run = Run {
+                rq,
+                info: &info,
+                job,
+                stats,
             };
-            return self.fail(rq, &info, job, handler, false, FailReason::MaxAttempts(message), stats);
+            return self.fail(&mut run, handler, false, FailReason::MaxAttempts(message));
         }
 
         let mut ctx = JobContext {
@@ -798,98 +790,104 @@ impl Worker {
             Ok(Err(e)) => Some(e.to_string()),
             Err(panic) => Some(panic_message(panic.as_ref())),
         };
+        let mut run = Run {
+            rq,
+            info: &info,
+            job,
+            stats,
+        };
         match error {
-            None => {
-                if !deleted && released.is_none() {
-                    if let Err(e) = rq.ack(job) {
-                        self.report_error(worker, &e, stats);
-                    }
-                }
-                stats.processed += 1;
-                self.emit(&Event::Processed(&info));
-                if let Some(delay) = released {
-                    stats.released += 1;
-                    self.emit(&Event::Released {
-                        job: &info,
-                        delay,
-                        error: None,
-                    });
-                }
+            None => self.succeeded(&mut run, deleted, released),
+            Some(message) if limits.exhausted_after_failure(attempts, unix_now()) => {
+                self.fail(&mut run, handler, deleted, FailReason::Handler(message));
             }
-            Some(message) => {
-                let exhausted = dialect == Dialect::V3 && (timeout_at.is_some_and(|t| t <= unix_now()) || (limit > 0 && attempts >= limit));
-                if exhausted {
-                    return self.fail(rq, &info, job, handler, deleted, FailReason::Handler(message), stats);
-                }
-                if deleted {
-                    return;
-                }
-                if let Some(delay) = released {
-                    stats.released += 1;
-                    self.emit(&Event::Released {
-                        job: &info,
-                        delay,
-                        error: Some(&message),
-                    });
-                    return;
-                }
-                match rq.release(job, self.delay) {
-                    // the reservation expired and another worker has the job now
-                    Ok(false) => {}
-                    Ok(true) => {
-                        stats.released += 1;
-                        self.emit(&Event::Released {
-                            job: &info,
-                            delay: self.delay,
-                            error: Some(&message),
-                        });
-                    }
-                    Err(e) => {
-                        self.report_error(worker, &e, stats);
-                    }
-                }
+            Some(message) => self.handler_failed(&mut run, deleted, released, &message),
+        }
+    }
+
+    /// The handler returned Ok: acknowledge the job unless it deleted or released it itself.
+    fn succeeded(&self, run: &mut Run<'_>, deleted: bool, released: Option<i64>) {
+        if !deleted && released.is_none() {
+            if let Err(e) = run.rq.ack(run.job) {
+                self.report_error(run.info.worker, &e, run.stats);
+            }
+        }
+        run.stats.processed += 1;
+        self.emit(&Event::Processed(run.info));
+        if let Some(delay) = released {
+            run.stats.released += 1;
+            self.emit(&Event::Released {
+                job: run.info,
+                delay,
+                error: None,
+            });
+        }
+    }
+
+    /// The handler failed and the job has attempts left: release it (unless the handler deleted
+    /// or released it itself), due after the worker's `--delay`.
+    fn handler_failed(&self, run: &mut Run<'_>, deleted: bool, released: Option<i64>, message: &str) {
+        if deleted {
+            return;
+        }
+        if let Some(delay) = released {
+            run.stats.released += 1;
+            self.emit(&Event::Released {
+                job: run.info,
+                delay,
+                error: Some(message),
+            });
+            return;
+        }
+        match run.rq.release(run.job, self.delay) {
+            // the reservation expired and another worker has the job now
+            Ok(false) => {}
+            Ok(true) => {
+                run.stats.released += 1;
+                self.emit(&Event::Released {
+                    job: run.info,
+                    delay: self.delay,
+                    error: Some(message),
+                });
+            }
+            Err(e) => {
+                self.report_error(run.info.worker, &e, run.stats);
             }
         }
     }
 
     /// think-queue's `failJob`: unless the handler deleted the job, delete it (or keep it in the
     /// dead-letter list) and, when that removed our reservation, call `failed` once.
-    #[allow(clippy::too_many_arguments)]
-    fn fail(
-        &self,
-        rq: &mut RedisQueue,
-        info: &JobInfo,
-        job: &ReservedJob,
-        handler: &dyn Handler,
-        deleted: bool,
-        reason: FailReason,
-        stats: &mut WorkerStats,
-    ) {
+    fn fail(&self, run: &mut Run<'_>, handler: &dyn Handler, deleted: bool, reason: FailReason) {
         if deleted {
             return;
         }
-        let removed = if self.keep_failed { rq.bury(job) } else { rq.delete_reserved(job) };
+        let removed = if self.keep_failed {
+            run.rq.bury(run.job)
+        } else {
+            run.rq.delete_reserved(run.job)
+        };
         match removed {
             Ok(true) => {
                 let failed = FailedJob {
-                    info,
-                    data: job.data().unwrap_or(&Value::Null),
-                    raw_body: job.raw_body(),
+                    info: run.info,
+                    data: run.job.data().unwrap_or(&Value::Null),
+                    raw_body: run.job.raw_body(),
                     reason: &reason,
                 };
                 // a panicking callback is the handler's bug (the panic hook has reported it); the
                 // job is failed all the same
                 let _ = catch_unwind(AssertUnwindSafe(|| handler.failed(&failed)));
-                stats.failed += 1;
+                run.stats.failed += 1;
                 self.emit(&Event::Failed {
-                    job: info,
+                    job: run.info,
                     reason: &reason,
                 });
             }
             // the reservation expired and another worker has the job now: it is theirs to fail
             Ok(false) => {}
             Err(e) => {
-                self.report_error(info.worker, &e, stats);
+                self.report_error(run.info.worker, &e, run.stats);
             }
         }
     }
@@ -915,6 +913,58 @@ impl Worker {
             }
         }
     }
+}
+
+/// think-queue's limits of one job, read from its payload and the worker's `--tries`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    dialect: Dialect,
+    /// the attempts allowed (0: no limit): 1.x `--tries`; 3.x the payload's `maxTries`, else `--tries`
+    limit: i64,
+    /// 3.x: the payload's `timeoutAt` (a falsy one is none, as in PHP)
+    timeout_at: Option<i64>,
+}
+
+impl Limits {
+    fn new(dialect: Dialect, tries: i64, max_tries: Option<i64>, timeout_at: Option<i64>) -> Limits {
+        Limits {
+            dialect,
+            limit: match dialect {
+                Dialect::V1 => tries,
+                Dialect::V3 => max_tries.unwrap_or(tries),
+            },
+            timeout_at: timeout_at.filter(|t| *t != 0),
+        }
+    }
+
+    /// think-queue's check before the handler runs: `None` when the job may run, else the
+    /// message it fails with (1.x: attempts beyond `--tries`; 3.x: past `timeoutAt`, or attempts
+    /// beyond the limit when there is no `timeoutAt`).
+    fn before_run(&self, name: &str, attempts: i64, now: i64) -> Option<String> {
+        let may_run = match (self.dialect, self.timeout_at) {
+            (Dialect::V1, _) => self.limit <= 0 || attempts <= self.limit,
+            (Dialect::V3, Some(t)) => now <= t,
+            (Dialect::V3, None) => self.limit == 0 || attempts <= self.limit,
+        };
+        (!may_run).then(|| match self.dialect {
+            Dialect::V1 => format!("{name} has been attempted too many times."),
+            Dialect::V3 => format!("{name} has been attempted too many times or run too long. The job may have previously timed out."),
+        })
+    }
+
+    /// After the handler failed: whether the job is failed now (3.x: past `timeoutAt` or out of
+    /// attempts) rather than released to run again (1.x releases; its next run's check fails it).
+    fn exhausted_after_failure(&self, attempts: i64, now: i64) -> bool {
+        self.dialect == Dialect::V3 && (self.timeout_at.is_some_and(|t| t <= now) || (self.limit > 0 && attempts >= self.limit))
+    }
+}
+
+/// One job being processed: the queue it came from and what is reported about it.
+struct Run<'a> {
+    rq: &'a mut RedisQueue,
+    info: &'a JobInfo,
+    job: &'a ReservedJob,
+    stats: &'a mut WorkerStats,
 }
 
 /// SIGTERM and SIGINT set the flag; when it is already set (a second signal), they end the process.
@@ -985,6 +1035,41 @@ fn studly(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn think_queue_pre_checks_per_generation() {
+        // 1.x: --tries only, checked before the run (attempts count from 1)
+        let v1 = Limits::new(Dialect::V1, 3, Some(1), Some(1));
+        assert_eq!(v1.before_run("J", 3, 100), None);
+        assert_eq!(v1.before_run("J", 4, 100).as_deref(), Some("J has been attempted too many times."));
+        assert!(
+            Limits::new(Dialect::V1, 0, None, None).before_run("J", 99, 0).is_none(),
+            "0 tries: no limit"
+        );
+        assert!(!v1.exhausted_after_failure(3, 100), "1.x releases; the next run's check fails it");
+        // 3.x: the payload's maxTries wins over --tries
+        let v3 = Limits::new(Dialect::V3, 5, Some(2), None);
+        assert_eq!(v3.before_run("J", 2, 100), None);
+        assert!(v3
+            .before_run("J", 3, 100)
+            .is_some_and(|m| m.ends_with("The job may have previously timed out.")));
+        assert!(v3.exhausted_after_failure(2, 100) && !v3.exhausted_after_failure(1, 100));
+        // 3.x: with a timeoutAt, only the time counts before the run; after a failure both do
+        let until = Limits::new(Dialect::V3, 1, None, Some(200));
+        assert_eq!(until.before_run("J", 9, 200), None);
+        assert!(until.before_run("J", 1, 201).is_some());
+        assert!(until.exhausted_after_failure(1, 150), "out of attempts");
+        assert!(
+            Limits::new(Dialect::V3, 0, None, Some(200)).exhausted_after_failure(1, 200),
+            "past timeoutAt"
+        );
+        // a falsy timeoutAt (0) is none
+        assert_eq!(Limits::new(Dialect::V3, 0, None, Some(0)).timeout_at, None);
+        assert!(
+            Limits::new(Dialect::V3, 0, None, None).before_run("J", 1_000, 0).is_none(),
+            "0 tries: no limit"
+        );
+    }
 
     #[test]
     fn names_resolve_as_think_queue_does() {
