@@ -16,6 +16,11 @@
  *   malformed-setup            the malformed members and the good jobs around them (ready list + reserved set)
  *   malformed-check            verdict of scenario 6 (exit 1 on FAIL)
  *   dump-errors [max=K]        the reported exceptions, grouped
+ *   recorder-check             self-check of the recorder against the server: one delivery whose reply
+ *                              is lost after Redis applied it (retried by Rec::run) must be recorded
+ *                              once; two deliveries of one payload (two pops) must be recorded twice.
+ *                              Leaves n=0 recorded once and n=1 twice (same job id, same attempts)
+ *                              for `delivery n=2` to judge. Exit 1 when the recorder is wrong.
  */
 
 declare(strict_types=1);
@@ -64,13 +69,14 @@ function queueKeys(string $gen): array
             'dead' => $q->lLen("$r:dead")];
 }
 
-/** @return array<int, array{n:int, attempts:int, pid:int, t:float, kind:string}> */
+/** @return array<int, array{n:int, attempts:int, pid:int, t:float, kind:string, id:string, token:string}> */
 function deliveries(): array
 {
     $out = [];
     foreach (rdb()->lRange(LOG, 0, -1) as $line) {
-        [$n, $a, $pid, $t, $kind, $id] = explode(' ', $line) + [4 => '?', 5 => '-'];
-        $out[] = ['n' => (int) $n, 'attempts' => (int) $a, 'pid' => (int) $pid, 't' => (float) $t, 'kind' => $kind, 'id' => $id];
+        [$n, $a, $pid, $t, $kind, $id, $token] = explode(' ', $line) + [4 => '?', 5 => '-', 6 => ''];
+        $out[] = ['n' => (int) $n, 'attempts' => (int) $a, 'pid' => (int) $pid, 't' => (float) $t, 'kind' => $kind, 'id' => $id,
+                  'token' => $token];
     }
 
     return $out;
@@ -151,18 +157,35 @@ switch ($cmd) {
         if ($failed) {
             $problems[] = "$failed job(s) failed";
         }
+        // the recorder's own bookkeeping: one token per recorded delivery, one log line per token
+        // (chaos/lib.php Rec::seen); a mismatch is a harness fault, not a verdict on the queue
+        $total   = array_sum(array_map('intval', $seen));
+        $tokens  = $r->hLen(TOKENS);
+        $retried = (int) $r->get(RETRIED);
+        $logging = env('CHAOS_LOG', '1') === '1';
+        $logged  = $logging ? deliveries() : [];
+        $distinct = count(array_unique(array_column($logged, 'token')));
+        $consistent = $tokens === $total && (!$logging || (count($logged) === $total && $distinct === $total));
+        line('recorder: deliveries = tokens' . ($logging ? ' = log lines' : ''), ($consistent ? 'yes' : 'NO') . " ($total / $tokens"
+            . ($logging ? ' / ' . count($logged) . ", $distinct distinct tokens" : '') . ')');
+        line('recorder: retried recordings already applied', "$retried (recorded once)");
+        if (!$consistent) {
+            $problems[] = 'recorder inconsistent (a delivery recorded twice, or a record without its token): the duplicate counts cannot be trusted';
+        }
         $again = null;
-        if (env('CHAOS_LOG', '1') === '1') {
+        if ($logging) {
             $again = 0;
-            foreach (deliveries() as $d) {
+            foreach ($logged as $d) {
                 $again += $d['attempts'] > 1 ? 1 : 0;
             }
             line('deliveries with attempts > 1 (came back)', $again);
         }
-        if ($dupJobs && env('CHAOS_LOG', '1') === '1') {
-            // explain every duplicate: which deliveries came first, by whom, with which attempts
+        if ($dupJobs && $logging) {
+            // explain every duplicate: which deliveries came first, by whom, with which attempts.
+            // Each log line is one delivery (its own token: a retried recording adds no line), so
+            // two lines of one job are two deliveries, not one delivery recorded twice.
             $byJob = [];
-            foreach (deliveries() as $d) {
+            foreach ($logged as $d) {
                 $byJob[$d['n']][] = $d;
             }
             $killed = [];
@@ -392,6 +415,36 @@ switch ($cmd) {
         if (count($errors) > $expected) {
             $problems[] = count($errors) . " exceptions reported for $expected malformed members (a loop?)";
         }
+        foreach ($problems as $p) {
+            line('problem', $p);
+        }
+        exit($problems ? 1 : 0);
+
+    case 'recorder-check':
+        $r = rdb();
+        $r->del(SEEN, LOG, TOKENS, RETRIED);
+        $problems = [];
+        $check = static function (string $what, $got, $want) use (&$problems) {
+            line($what, $got === $want ? "$got" : "$got, expected $want");
+            if ($got !== $want) {
+                $problems[] = "$what: $got, expected $want";
+            }
+        };
+        // 1. one delivery; Redis applies the recording, its reply is lost, Rec::run reconnects and
+        //    sends the same recording again
+        Rec::$loseReplies = 1;
+        $again = Rec::seen(0, 1, microtime(true), 'native', 'selfCheckJobA');
+        $check('1 delivery, reply lost once: retry recorded again', $again ? 'yes' : 'no', 'no');
+        $check('  chaos:seen n=0', (int) $r->hGet(SEEN, '0'), 1);
+        $check('  chaos:log lines', $r->lLen(LOG), 1);
+        $check('  chaos:rec-retried', (int) $r->get(RETRIED), 1);
+        // 2. one payload popped twice (same job id, same attempts): two deliveries, two records
+        $a = Rec::seen(1, 1, microtime(true), 'native', 'selfCheckJobB');
+        $b = Rec::seen(1, 1, microtime(true), 'native', 'selfCheckJobB');
+        $check('2 deliveries of one payload: both recorded', $a && $b ? 'yes' : 'no', 'yes');
+        $check('  chaos:seen n=1', (int) $r->hGet(SEEN, '1'), 2);
+        $check('  chaos:log lines', $r->lLen(LOG), 3);
+        $check('  chaos:tokens', $r->hLen(TOKENS), 3);
         foreach ($problems as $p) {
             line('problem', $p);
         }

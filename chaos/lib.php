@@ -8,7 +8,9 @@
  * Everything a scenario needs to count survives kill -9 because it is written to Redis itself, in
  * a separate database (CHAOS_REC_DB, default 1) of the same private server:
  *   chaos:seen    hash  n -> deliveries (HINCRBY in the handler, before $job->delete())
- *   chaos:log     list  "n attempts pid fire_time kind job_id" per delivery (when CHAOS_LOG=1)
+ *   chaos:log     list  "n attempts pid fire_time kind job_id token" per delivery (when CHAOS_LOG=1)
+ *   chaos:tokens  hash  token -> 1, one field per recorded delivery (what makes a retry a no-op)
+ *   chaos:rec-retried  count of recordings found already applied when retried (a lost reply)
  *   chaos:lat     list  "n seconds" from push to fire (jobs whose data carries `ts`)
  *   chaos:errors  list  "pid class: message" of every exception a worker reported
  *   chaos:failed  list  "pid name raw" of every job the worker failed (3.x JobFailed / 1.x queue_failed)
@@ -29,6 +31,8 @@ const LOG    = 'chaos:log';
 const LAT    = 'chaos:lat';
 const ERRORS = 'chaos:errors';
 const FAILED = 'chaos:failed';
+const TOKENS = 'chaos:tokens';
+const RETRIED = 'chaos:rec-retried';
 const JOB    = 'app\job\Chaos';
 
 function env(string $name, string $default = ''): string
@@ -142,22 +146,69 @@ final class Rec
         }
     }
 
-    /** One delivery of job $n: counted (and logged) atomically. */
-    public static function seen(int $n, int $attempts, float $fireTime, string $kind, string $id = '-'): void
+    /**
+     * Records one delivery, idempotently: HSETNX of the delivery's token, HINCRBY chaos:seen and
+     * RPUSH chaos:log in one script, which does nothing but count itself in chaos:rec-retried when
+     * the token is already there. A script (like a MULTI/EXEC) that Redis applied and wrote to its
+     * AOF just before it was killed, whose reply never arrived, is sent again by run() on the new
+     * connection: without the token that re-run recorded the one delivery twice (same pid, same
+     * fire time), which the verdicts cannot tell from a real duplicate delivery.
+     */
+    private const RECORD = <<<'LUA'
+if redis.call('HSETNX', KEYS[3], ARGV[1], '1') == 0 then
+  redis.call('INCR', KEYS[4])
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+end
+return 1
+LUA;
+
+    /** @var int self-check only: lose this many replies of applied recordings (chaos/ctl.php recorder-check) */
+    public static $loseReplies = 0;
+
+    /** A token of one delivery: pid, fire time in microseconds and a random part. */
+    public static function token(float $fireTime): string
+    {
+        return sprintf('%d-%.0f-%s', getmypid(), $fireTime * 1e6, bin2hex(random_bytes(6)));
+    }
+
+    /**
+     * One delivery of job $n: counted (and logged) once, however often the recording is retried.
+     * The token is made here, once per delivery, before the first attempt.
+     * Returns whether this call recorded it (false: a retry found it already recorded).
+     */
+    public static function seen(int $n, int $attempts, float $fireTime, string $kind, string $id = '-'): bool
     {
         self::flush();
-        $log = env('CHAOS_LOG', '1') === '1';
-        self::run(static function (\Redis $r) use ($n, $attempts, $fireTime, $kind, $id, $log) {
-            if (!$log) {
-                $r->hIncrBy(SEEN, (string) $n, 1);
-
-                return;
+        $token = self::token($fireTime);
+        $line  = env('CHAOS_LOG', '1') === '1'
+            ? sprintf('%d %d %d %.6f %s %s %s', $n, $attempts, getmypid(), $fireTime, $kind, $id, $token) : '';
+        $applied = self::run(static function (\Redis $r) use ($n, $line, $token) {
+            $res = $r->eval(self::RECORD, [SEEN, LOG, TOKENS, RETRIED, $token, (string) $n, $line], 4);
+            if ($res === false) {
+                // an error reply (e.g. -LOADING while the restarted server reads its AOF): phpredis
+                // returns false instead of throwing; nothing was applied, so try again
+                $err = $r->getLastError();
+                $r->clearLastError();
+                throw new \RedisException('recording refused: ' . ($err ?? 'unknown error'));
             }
-            $r->multi();
-            $r->hIncrBy(SEEN, (string) $n, 1);
-            $r->rPush(LOG, sprintf('%d %d %d %.6f %s %s', $n, $attempts, getmypid(), $fireTime, $kind, $id));
-            $r->exec();
+            if (self::$loseReplies > 0) {
+                self::$loseReplies--;
+                throw new \RedisException('self-check: the reply of an applied recording was lost');
+            }
+
+            return $res;
         });
+        if ((int) $applied !== 1) {
+            fwrite(STDERR, date('H:i:s') . " recorder: delivery $token of n=$n was already recorded (a retry after a lost reply)\n");
+
+            return false;
+        }
+
+        return true;
     }
 
     public static function latency(int $n, float $seconds): void

@@ -6,7 +6,7 @@
 # so the counts survive kill -9.
 #
 #   chaos/run.sh                 # all scenarios
-#   chaos/run.sh 1 4             # some of them (1..7)
+#   chaos/run.sh 1 4             # some of them (1..7); the recorder self-check (0) always runs first
 #
 # The PHP side: chaos/worker.php, producer.php, ctl.php (set-up and verdicts), lib.php, v1.php,
 # v3.php, handler.php (see chaos/README.md).
@@ -202,6 +202,28 @@ verdict() { # ok(0/1) name [reason]
 }
 report() { echo "REPORT: $*"; RESULTS+=("INFO  $*"); }
 fig() { printf '    %-44s %s\n' "$1" "$2"; }
+
+# ------------------------------------------------------------------------------ recorder check
+
+# The verdicts trust chaos/lib.php's recorder: one record per delivery, however often a recording
+# is retried across a dropped connection. Checked against the main server before the scenarios:
+# a recording whose reply is lost after Redis applied it stays one record, and a payload delivered
+# twice (same job id, same attempts) is recorded twice and fails the `delivery` verdict.
+recorder_check() {
+  local ok=0 why="" out rc=0
+  header "0. Recorder self-check: a retried recording is recorded once, a duplicate delivery is caught"
+  fresh
+  CHAOS_LOG=1 ctl v3 recorder-check || { ok=1; why="recorder-check failed"; }
+  out=$(CHAOS_LOG=1 ctl v3 delivery n=2 mode=atleast errors=ok 2>&1) || rc=$?
+  echo "  verdict on those records (must FAIL with one duplicate delivery):"
+  printf '%s\n' "$out" | sed 's/^/  /'
+  if [ "$rc" -ne 1 ] || [[ $out != *"1 delivery(ies) of the same payload without an attempts increase"* ]] \
+    || [[ $out == *"recorder inconsistent"* ]]; then
+    ok=1; why="${why:+$why; }the delivery verdict did not report exactly the one duplicate (status $rc)"
+  fi
+  fresh
+  verdict $ok "0 recorder: a retried recording counts once, a duplicate delivery fails the verdict" "$why"
+}
 
 # ---------------------------------------------------------------------------------- scenario 1
 
@@ -564,6 +586,7 @@ echo "private redis-server on 127.0.0.1:$PORT (pid $REDIS_PID); queue in db 0, r
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(1 2 3 4 5 6 7)
+recorder_check
 for s in "${scenarios[@]}"; do
   t_s=$(now)
   case $s in
