@@ -80,6 +80,7 @@ test-mixed: ext ffi
 	@./scripts/test-php.sh mixed-v1 mixed-v3
 
 lint:
+	@./scripts/check-pipes.sh
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy -p think-queue-native-ffi --all-targets -- -D warnings
 	$(CARGO) clippy --release --lib --no-default-features --features php -- -D warnings
