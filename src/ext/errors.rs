@@ -5,7 +5,7 @@
 //! as `\TypeError`/`\ValueError`, and panics as `QueueException("internal error: ...")`. No other
 //! code builds a `PhpException`.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
@@ -74,9 +74,9 @@ impl From<ExtError> for PhpException {
 }
 
 thread_local! {
-    /// Class entries registered at module startup, in the order of [`CLASSES`]. PHP NTS runs
-    /// startup and requests on one thread; a thread without them finds classes by name.
-    static REGISTERED: [Cell<Option<&'static ClassEntry>>; 6] = const { [const { Cell::new(None) }; 6] };
+    /// Class entries registered at module startup, found again by their name. PHP NTS runs
+    /// startup and requests on one thread; a thread without them finds classes through PHP.
+    static REGISTERED: RefCell<Vec<&'static ClassEntry>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The family, parents first: (name, parent name; `None` = `\RuntimeException`).
@@ -92,11 +92,17 @@ const CLASSES: [(&str, Option<&str>); 6] = [
 /// The class entry of one of our exception classes (or `\Exception` if it cannot be found,
 /// which would be a bug: they are registered at module startup).
 fn find(name: &str) -> &'static ClassEntry {
-    let index = CLASSES.iter().position(|(n, _)| *n == name);
-    index
-        .and_then(|i| REGISTERED.with(|r| r[i].get()))
+    REGISTERED
+        .try_with(|r| r.borrow().iter().copied().find(|ce| ce.name() == Some(name)))
+        .ok()
+        .flatten()
         .or_else(|| ClassEntry::try_find(name))
         .unwrap_or_else(ce::exception)
+}
+
+/// The registration callback: keeps the entry; [`find`] tells them apart by name.
+fn keep(ce: &'static mut ClassEntry, _: ext_php_rs::args::ArgInfoTables) {
+    let _ = REGISTERED.try_with(|r| r.borrow_mut().push(ce));
 }
 
 /// Parent getters for `ClassBuilder::extends` (plain `fn`s, one per parent).
@@ -114,22 +120,13 @@ fn parent_connection_exception() -> &'static ClassEntry {
 /// `\RuntimeException` (no Rust object behind them), so they keep file/line/trace, can be
 /// constructed and subclassed from PHP.
 pub(crate) fn register_exception_classes() -> ext_php_rs::error::Result<()> {
-    for (i, (name, parent)) in CLASSES.iter().enumerate() {
-        let parent: (fn() -> &'static ClassEntry, &'static str) = match *parent {
+    for (name, parent) in CLASSES {
+        let parent: (fn() -> &'static ClassEntry, &'static str) = match parent {
             None => (parent_runtime_exception, "\\RuntimeException"),
             Some(QUEUE_EXCEPTION) => (parent_queue_exception, "QueueException"),
             Some(_) => (parent_connection_exception, "ConnectionException"),
         };
-        // The registration callback must be a plain `fn`: it stores the entry by position.
-        let store: fn(&'static mut ClassEntry, ext_php_rs::args::ArgInfoTables) = match i {
-            0 => |ce, _| REGISTERED.with(|r| r[0].set(Some(ce))),
-            1 => |ce, _| REGISTERED.with(|r| r[1].set(Some(ce))),
-            2 => |ce, _| REGISTERED.with(|r| r[2].set(Some(ce))),
-            3 => |ce, _| REGISTERED.with(|r| r[3].set(Some(ce))),
-            4 => |ce, _| REGISTERED.with(|r| r[4].set(Some(ce))),
-            _ => |ce, _| REGISTERED.with(|r| r[5].set(Some(ce))),
-        };
-        ClassBuilder::new(*name).extends(parent).registration(store).register()?;
+        ClassBuilder::new(name).extends(parent).registration(keep).register()?;
     }
     Ok(())
 }
