@@ -5,19 +5,10 @@
 mod support;
 
 use support::redis_server::{client, shared, unique_queue, RedisServer};
-use think_queue_native::{ConnectionOptions, Dialect, NewJob, QueueOptions, RedisQueue, Value, MAX_PENDING_ACKS};
+use think_queue_native::{Dialect, NewJob, RedisQueue, Value, MAX_PENDING_ACKS};
 
 fn queue_on(port: u16, d: Dialect, retry_after: Option<i64>) -> RedisQueue {
-    let mut opts = QueueOptions::new(d);
-    opts.retry_after = retry_after;
-    RedisQueue::connect(
-        ConnectionOptions {
-            port,
-            ..Default::default()
-        },
-        opts,
-    )
-    .expect("connect")
+    support::ctx::queue_on(port, support::ctx::options(d, |o| o.retry_after = retry_after))
 }
 
 fn queue(d: Dialect) -> RedisQueue {

@@ -10,14 +10,7 @@ use support::redis_server::{client, shared, unique_queue};
 use think_queue_native::{unix_now, ConnectionOptions, Delay, Dialect, NewJob, QueueOptions, RedisQueue, Value};
 
 fn queue(d: Dialect) -> RedisQueue {
-    RedisQueue::connect(
-        ConnectionOptions {
-            port: shared().port(),
-            ..Default::default()
-        },
-        QueueOptions::new(d),
-    )
-    .expect("connect")
+    support::ctx::ctx(d).0
 }
 
 #[test]

@@ -6,20 +6,14 @@ mod support;
 use std::time::Duration;
 
 use support::redis_server::{client, shared, unique_queue};
-use think_queue_native::{ConnectionOptions, Dialect, NewJob, QueueOptions, RedisQueue, Value};
+use think_queue_native::{Dialect, NewJob, RedisQueue, Value};
 
 fn queue(d: Dialect, lease: bool) -> RedisQueue {
-    let mut opts = QueueOptions::new(d);
-    opts.retry_after = Some(1);
-    opts.lease = lease;
-    RedisQueue::connect(
-        ConnectionOptions {
-            port: shared().port(),
-            ..Default::default()
-        },
-        opts,
-    )
-    .expect("connect")
+    let opts = support::ctx::options(d, |o| {
+        o.retry_after = Some(1);
+        o.lease = lease;
+    });
+    support::ctx::queue_on(shared().port(), opts)
 }
 
 fn reserved_count(name: &str, d: Dialect) -> i64 {

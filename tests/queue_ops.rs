@@ -4,25 +4,14 @@ mod support;
 
 use std::time::Duration;
 
+use support::ctx::{conn, ctx};
 use support::redis_server::{client, shared, unique_queue, RedisServer};
 use think_queue_native::{unix_now, ConnectionOptions, Delay, Dialect, NewJob, QueueOptions, RedisQueue, Value};
 
 const BOTH: [Dialect; 2] = [Dialect::V1, Dialect::V3];
 
-fn conn(port: u16) -> ConnectionOptions {
-    ConnectionOptions {
-        port,
-        ..Default::default()
-    }
-}
-
 fn queue_on(port: u16, dialect: Dialect) -> RedisQueue {
-    RedisQueue::connect(conn(port), QueueOptions::new(dialect)).expect("connect")
-}
-
-fn shared_queue(dialect: Dialect) -> (RedisQueue, redis::Connection) {
-    let port = shared().port();
-    (queue_on(port, dialect), client(port))
+    support::ctx::queue_on(port, QueueOptions::new(dialect))
 }
 
 fn data() -> Value {
@@ -50,7 +39,7 @@ fn zmembers(r: &mut redis::Connection, key: &str) -> Vec<(Vec<u8>, i64)> {
 #[test]
 fn push_pop_delete_leaves_nothing() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("ppd");
         let keys = q.keys(Some(&name));
         let id = q.push(&NewJob::new("app\\job\\SendSms", data()), Some(&name)).expect("push");
@@ -87,7 +76,7 @@ fn push_pop_delete_leaves_nothing() {
 #[test]
 fn release_with_delay_then_retry_counts_attempts() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("release");
         let keys = q.keys(Some(&name));
         q.push(&NewJob::new("Job", data()), Some(&name)).expect("push");
@@ -128,7 +117,7 @@ fn release_with_delay_then_retry_counts_attempts() {
 #[test]
 fn later_with_seconds_and_absolute_time() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("later");
         let keys = q.keys(Some(&name));
         let before = unix_now();
@@ -153,7 +142,7 @@ fn later_with_seconds_and_absolute_time() {
 #[test]
 fn bulk_keeps_order_and_is_all_or_nothing() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("bulk");
         let keys = q.keys(Some(&name));
         let jobs: Vec<NewJob> = (0..2500).map(|i| NewJob::new("Bulk", Value::Int(i))).collect();
@@ -177,7 +166,7 @@ fn bulk_keeps_order_and_is_all_or_nothing() {
 #[test]
 fn size_counts_every_state() {
     for d in BOTH {
-        let (mut q, _r) = shared_queue(d);
+        let (mut q, _r) = ctx(d);
         let name = unique_queue("size");
         for _ in 0..3 {
             q.push(&NewJob::new("S", Value::Null), Some(&name)).expect("push");
@@ -268,7 +257,7 @@ fn a_job_survives_a_crash_between_pop_and_delete() {
 
 #[test]
 fn stock_payloads_written_by_hand_are_popped() {
-    let (mut q1, mut r) = shared_queue(Dialect::V1);
+    let (mut q1, mut r) = ctx(Dialect::V1);
     let name = unique_queue("stock1");
     let raw1 = br#"{"job":"app\\job\\Ok","data":{"x":1,"e":[]},"id":"JXfGabcdefghijklmnopqrstuvwxyzAB","attempts":1}"#;
     let _: i64 = redis::cmd("RPUSH")
@@ -288,7 +277,7 @@ fn stock_payloads_written_by_hand_are_popped() {
         br#"{"job":"app\\job\\Ok","data":{"x":1,"e":[]},"id":"JXfGabcdefghijklmnopqrstuvwxyzAB","attempts":2}"#.to_vec()
     );
 
-    let (mut q3, _) = shared_queue(Dialect::V3);
+    let (mut q3, _) = ctx(Dialect::V3);
     let name = unique_queue("stock3");
     let raw3 = br#"{"job":"Nope","maxTries":null,"timeout":null,"data":{"e":[]},"id":"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef","attempts":0}"#;
     let _: i64 = redis::cmd("RPUSH")
@@ -335,7 +324,7 @@ fn stock_pop(r: &mut redis::Connection, d: Dialect, name: &str) -> Option<(Vec<u
 #[test]
 fn our_payloads_are_consumed_by_the_stock_algorithm() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("tostock");
         let id = q.push(&NewJob::new("app\\job\\SendSms", data()), Some(&name)).expect("push");
         let (raw, reserved) = stock_pop(&mut r, d, &name).expect("stock pops it");
@@ -354,7 +343,7 @@ fn our_payloads_are_consumed_by_the_stock_algorithm() {
 
 #[test]
 fn v3_payload_without_trailing_attempts_gets_the_stock_reserved_copy() {
-    let (mut q, mut r) = shared_queue(Dialect::V3);
+    let (mut q, mut r) = ctx(Dialect::V3);
     let name = unique_queue("notrail");
     let raw = br#"{"attempts":2,"job":"X","data":{}}"#;
     let _: i64 = redis::cmd("RPUSH")
@@ -375,7 +364,7 @@ fn v3_payload_without_trailing_attempts_gets_the_stock_reserved_copy() {
 #[test]
 fn malformed_payloads_are_reported_not_lost() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("malformed");
         let keys = d.keys(&name);
         for bad in [
@@ -404,7 +393,7 @@ fn malformed_payloads_are_reported_not_lost() {
 
 #[test]
 fn migration_is_bounded_per_pop() {
-    let (_, mut r) = shared_queue(Dialect::V3);
+    let (_, mut r) = ctx(Dialect::V3);
     let port = shared().port();
     let mut opts = QueueOptions::new(Dialect::V3);
     opts.migrate_batch = 100;
@@ -426,7 +415,7 @@ fn migration_is_bounded_per_pop() {
 #[test]
 fn push_raw_returns_the_payload_id() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("raw");
         let id = q
             .push_raw(br#"{"job":"R","data":"","id":"abc","attempts":0}"#, Some(&name))
@@ -661,7 +650,7 @@ fn a_worker_keeps_consuming_across_a_redis_restart() {
 #[test]
 fn retry_dead_moves_the_dead_letter_list_back_with_attempts_reset() {
     for d in BOTH {
-        let (mut q, mut r) = shared_queue(d);
+        let (mut q, mut r) = ctx(d);
         let name = unique_queue("retrydead");
         let keys = q.keys(Some(&name));
         // what bury() leaves there: raw payloads after some runs, plus bytes no worker could read

@@ -6,8 +6,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use support::redis_server::{client, shared, unique_queue};
-use think_queue_native::{unix_now, ConnectionOptions, Delay, Dialect, EncodeError, Error, QueueOptions, RedisQueue};
+use support::redis_server::unique_queue;
+use think_queue_native::{unix_now, Delay, Dialect, EncodeError, Error};
 
 #[derive(Serialize)]
 struct SendSms {
@@ -40,17 +40,7 @@ fn sms() -> SendSms {
 // PHP: ['mobile'=>'13800000000','text'=>'验证码 / code','codes'=>[1,2],'price'=>0.5,'retry'=>null,'meta'=>[],'kind'=>['Verify'=>['len'=>6]]]
 const DATA: &str = r#"{"mobile":"13800000000","text":"\u9a8c\u8bc1\u7801 \/ code","codes":[1,2],"price":0.5,"retry":null,"meta":[],"kind":{"Verify":{"len":6}}}"#;
 
-fn queue(dialect: Dialect) -> (RedisQueue, redis::Connection) {
-    let port = shared().port();
-    let conn = ConnectionOptions {
-        port,
-        ..Default::default()
-    };
-    (
-        RedisQueue::connect(conn, QueueOptions::new(dialect)).expect("connect"),
-        client(port),
-    )
-}
+use support::ctx::ctx as queue;
 
 #[test]
 fn push_serialize_writes_php_bytes_in_both_generations() {

@@ -10,19 +10,14 @@ use std::time::{Duration, Instant};
 
 use support::redis_server::{client, shared, unique_queue, RedisServer};
 use think_queue_native::{
-    build_payload, unix_now, ConnectionOptions, Delay, Dialect, Event, FailReason, FnHandler, JobContext, NewJob, QueueOptions, RedisQueue,
-    Value, Worker, WorkerStats,
+    build_payload, unix_now, Delay, Dialect, Event, FailReason, FnHandler, JobContext, NewJob, QueueOptions, RedisQueue, Value, Worker,
+    WorkerStats,
 };
 
-fn conn(port: u16) -> ConnectionOptions {
-    ConnectionOptions {
-        port,
-        ..Default::default()
-    }
-}
+use support::ctx::conn;
 
 fn producer(port: u16, dialect: Dialect) -> RedisQueue {
-    RedisQueue::connect(conn(port), QueueOptions::new(dialect)).expect("connect")
+    support::ctx::queue_on(port, QueueOptions::new(dialect))
 }
 
 /// A worker for tests: no signal handlers, a short idle sleep, stops when the queues are empty.
