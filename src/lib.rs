@@ -89,10 +89,7 @@ mod worker;
 mod ext;
 
 pub use clock::unix_now;
-pub use config::{
-    options_from_config, options_summary, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS,
-};
-pub use conn::DetachedConnection;
+pub use config::{options_from_config, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS};
 pub use dialect::{hash_tag, resolve_queue_name, Dialect, KeyKind, ParsedKey, QueueKeys};
 pub use error::{Error, Result};
 pub use id::{new_job_id, JOB_ID_LEN};
@@ -101,11 +98,19 @@ pub use json::{
     decode, encode, encode_into, normalise, to_value, DecodeError, EncodeError, Key, SerializeError, Value, MAX_DECODE_NESTING,
     MAX_ENCODE_DEPTH,
 };
-pub use link::RedisConnection;
-pub use payload::{build as build_payload, payload_id, set_attempts, splice_attempts, trailing_attempts, NewJob, CALL_QUEUED_HANDLER};
+pub use payload::{build as build_payload, NewJob, CALL_QUEUED_HANDLER};
 pub use queue::{Delay, QueueSize, RedisQueue, BLOCK_SLICE, MAX_PENDING_ACKS};
-pub use scripts::script_source;
 pub use worker::{
     Event, FailReason, FailedJob, FnHandler, Handler, HandlerError, HandlerResult, JobContext, JobInfo, Shutdown, Worker, WorkerStats,
     DEFAULT_IDLE_SLEEP,
 };
+
+/// What the `tqn` CLI, the FFI bridge and the tests build on besides the API above: public so that
+/// they can, but not a stable API (it changes with those tools). A Rust service needs none of it.
+pub mod unstable {
+    pub use crate::config::options_summary;
+    pub use crate::conn::DetachedConnection;
+    pub use crate::link::RedisConnection;
+    pub use crate::payload::{payload_id, set_attempts, splice_attempts, trailing_attempts};
+    pub use crate::scripts::script_source;
+}

@@ -4,7 +4,8 @@
 mod support;
 
 use support::redis_server::{client, shared, unique_queue};
-use think_queue_native::{ConnectionOptions, DetachedConnection, Dialect, NewJob, QueueOptions, RedisQueue, Value};
+use think_queue_native::unstable::DetachedConnection;
+use think_queue_native::{ConnectionOptions, Dialect, NewJob, QueueOptions, RedisQueue, Value};
 
 fn opts(port: u16) -> ConnectionOptions {
     ConnectionOptions {

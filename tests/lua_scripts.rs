@@ -4,7 +4,7 @@ mod support;
 
 use redis::Value as R;
 use support::redis_server::{client, shared, unique_queue};
-use think_queue_native::{script_source, splice_attempts};
+use think_queue_native::unstable::{script_source, splice_attempts};
 
 fn eval(r: &mut redis::Connection, script: &str, keys: &[&str], args: &[&str]) -> R {
     let src = script_source(script).expect("script exists");
@@ -273,7 +273,7 @@ fn bump_splices_only_a_trailing_top_level_attempts() {
 }
 
 fn input_attempts(s: &str) -> Option<i64> {
-    think_queue_native::trailing_attempts(s.as_bytes()).map(|(_, n)| n)
+    think_queue_native::unstable::trailing_attempts(s.as_bytes()).map(|(_, n)| n)
 }
 
 #[test]

@@ -19,9 +19,8 @@ mod support;
 use serde_json::Value as J;
 use support::php_unserialize::{input_bytes, unserialize_call};
 use support::redis_server::{client, RedisServer};
-use think_queue_native::{
-    decode, encode, splice_attempts, unix_now, ConnectionOptions, Delay, Dialect, Error, NewJob, QueueOptions, RedisQueue, Value,
-};
+use think_queue_native::unstable::splice_attempts;
+use think_queue_native::{decode, encode, unix_now, ConnectionOptions, Delay, Dialect, Error, NewJob, QueueOptions, RedisQueue, Value};
 
 fn cases(version: &str) -> Vec<J> {
     let text = std::fs::read_to_string(support::vectors_path()).expect("the vectors file (set TQN_VECTORS to its path)");

@@ -19,7 +19,8 @@ use std::sync::Once;
 use std::time::Duration;
 
 use think_queue_native::adapter::{self, ErrorClass};
-use think_queue_native::{decode, options_summary, Delay, Error, Key, NewJob, RedisQueue, ReservedJob, Value};
+use think_queue_native::unstable::{options_summary, payload_id};
+use think_queue_native::{decode, Delay, Error, Key, NewJob, RedisQueue, ReservedJob, Value};
 
 /// The ABI revision (`tqn_abi_version()`); bumped whenever a signature or struct changes.
 pub const ABI_VERSION: u32 = 1;
@@ -600,7 +601,7 @@ pub unsafe extern "C" fn tqn_push_raw(
             None => q.queue().push_raw(payload, name)?,
             Some(d) => {
                 q.queue().later_raw(d, payload, name)?;
-                think_queue_native::payload_id(payload)
+                payload_id(payload)
             }
         };
         match id {

@@ -13,7 +13,8 @@
 
 use std::cell::RefCell;
 
-use crate::{ConnectionOptions, DetachedConnection};
+use crate::conn::DetachedConnection;
+use crate::ConnectionOptions;
 
 /// Idle connections kept per configuration; more are closed when given back.
 pub const MAX_IDLE_PER_CONFIG: usize = 4;

@@ -13,7 +13,8 @@ use super::ffi::entries;
 use super::guard;
 use super::job::ReservedJob;
 use crate::adapter;
-use crate::{options_summary, Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
+use crate::config::options_summary;
+use crate::{Delay, Dialect, NewJob, RedisQueue as CoreQueue, Value};
 
 /// Longest `$block` accepted by `pop()` (one day).
 const MAX_BLOCK_SECONDS: f64 = 86_400.0;

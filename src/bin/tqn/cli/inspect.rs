@@ -26,7 +26,7 @@ fn sort_key(q: &QueueRef) -> (String, String) {
 
 /// Every queue with at least one key of the right Redis type, found with SCAN over the key
 /// patterns of the dialects in `scope`, sorted by name.
-pub fn discover(raw: &mut think_queue_native::RedisConnection, scope: &[Dialect]) -> CliResult<Vec<QueueRef>> {
+pub fn discover(raw: &mut think_queue_native::unstable::RedisConnection, scope: &[Dialect]) -> CliResult<Vec<QueueRef>> {
     let mut keys: Vec<(Vec<u8>, ParsedKey)> = Vec::new();
     for dialect in scope {
         for key in raw.scan_match(dialect.key_pattern())? {
@@ -60,7 +60,7 @@ pub fn discover(raw: &mut think_queue_native::RedisConnection, scope: &[Dialect]
 
 /// The queues a command works on: the named ones (in each dialect where they have keys, or the
 /// fixed dialect), or every queue found.
-pub fn targets(ctx: &Context, raw: &mut think_queue_native::RedisConnection, names: &[String]) -> CliResult<Vec<QueueRef>> {
+pub fn targets(ctx: &Context, raw: &mut think_queue_native::unstable::RedisConnection, names: &[String]) -> CliResult<Vec<QueueRef>> {
     if names.is_empty() {
         return discover(raw, &ctx.scope());
     }
@@ -108,7 +108,7 @@ fn first_score(items: &[(Vec<u8>, f64)]) -> Option<i64> {
 }
 
 /// Counts of one queue, in one round trip.
-pub fn queue_stats(raw: &mut think_queue_native::RedisConnection, q: &QueueRef, now: i64) -> CliResult<QueueStats> {
+pub fn queue_stats(raw: &mut think_queue_native::unstable::RedisConnection, q: &QueueRef, now: i64) -> CliResult<QueueStats> {
     let k = q.dialect.keys(&q.name);
     let mut pipe = redis::pipe();
     pipe.cmd("LLEN")

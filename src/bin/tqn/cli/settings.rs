@@ -14,9 +14,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use think_queue_native::unstable::{options_summary, RedisConnection};
 use think_queue_native::{
-    decode, options_from_config, options_summary, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisConnection,
-    RedisQueue, SentinelOptions, Value,
+    decode, options_from_config, resolve_queue_name, ConnectionOptions, Dialect, QueueOptions, RedisQueue, SentinelOptions, Value,
 };
 
 use super::{CliError, CliResult, ConnArgs};
