@@ -197,17 +197,22 @@ impl Conn {
     /// connection and retries once: a sentinel-managed connection then asks the sentinels for
     /// the new primary. With [`WaitOptions`](crate::WaitOptions), a call that wrote is followed
     /// by `WAIT`; too few acknowledgements make it a connection error.
-    pub(crate) fn run<T>(&mut self, key: &str, mut op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>) -> Result<T> {
+    ///
+    /// Whether the call writes is said by the queue operation that makes it: [`run_write`] for
+    /// an operation that changes queue state (then `WAIT`), [`run_read`] for one that only reads
+    /// or waits.
+    ///
+    /// [`run_write`]: Self::run_write
+    /// [`run_read`]: Self::run_read
+    fn run<T>(&mut self, key: &str, writes: bool, mut op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>) -> Result<T> {
         self.check_key(key)?;
-        let wait = self.opts.wait;
+        let wait = if writes { self.opts.wait } else { None };
         let mut retried = false;
         loop {
             let con = self.ensure()?;
-            con.take_wrote();
             match op(con) {
                 Ok(v) => {
-                    let wrote = con.take_wrote();
-                    if let (Some(w), true) = (wait, wrote) {
+                    if let Some(w) = wait {
                         self.wait_for_replicas(key, w)?;
                     }
                     return Ok(v);
@@ -225,6 +230,18 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// [`run`](Self::run) for an operation that writes (push, pop, release, delete...): followed by
+    /// `WAIT` when the options ask for it.
+    pub(crate) fn run_write<T>(&mut self, key: &str, op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>) -> Result<T> {
+        self.run(key, true, op)
+    }
+
+    /// [`run`](Self::run) for an operation that only reads or waits (sizes, PING, a blocking wait
+    /// that takes nothing): never followed by `WAIT`.
+    pub(crate) fn run_read<T>(&mut self, key: &str, op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>) -> Result<T> {
+        self.run(key, false, op)
     }
 
     fn wait_for_replicas(&mut self, key: &str, w: crate::config::WaitOptions) -> Result<()> {
@@ -247,16 +264,16 @@ impl Conn {
         }
     }
 
-    /// [`run`](Self::run) with the socket's read timeout set to `timeout` for this command (a
-    /// blocking command that waits longer than the configured read timeout), restored after.
-    pub(crate) fn run_with_read_timeout<T>(
+    /// [`run_read`](Self::run_read) with the socket's read timeout set to `timeout` for this
+    /// command (a blocking wait longer than the configured read timeout), restored after.
+    pub(crate) fn run_read_with_timeout<T>(
         &mut self,
         key: &str,
         timeout: Duration,
         mut op: impl FnMut(&mut RedisConnection) -> redis::RedisResult<T>,
     ) -> Result<T> {
         let restore = self.opts.read_timeout_duration();
-        let result = self.run(key, |c| {
+        let result = self.run_read(key, |c| {
             c.set_read_timeout(Some(timeout))?;
             op(c)
         });

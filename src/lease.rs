@@ -143,7 +143,7 @@ fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, retry_after: i64) -> 
                 }
                 // a failed renewal is retried at the next tick; the reservation still has
                 // two thirds of its time left
-                let _ = conn.run("lease", |c| pipe.query::<()>(c));
+                let _ = conn.run_write("lease", |c| pipe.query::<()>(c));
             }
         })
         .ok()

@@ -34,8 +34,6 @@ pub struct RedisConnection {
     inner: Inner,
     /// what error messages name: the node's `host:port`, or the cluster's seeds
     addr: String,
-    /// a command that writes went out since the last [`take_wrote`](Self::take_wrote)
-    wrote: bool,
 }
 
 enum Inner {
@@ -83,7 +81,6 @@ impl RedisConnection {
             Ok(RedisConnection {
                 inner: Inner::Node(con),
                 addr,
-                wrote: false,
             })
         }
     }
@@ -113,11 +110,6 @@ impl RedisConnection {
             Inner::Node(c) => c.set_write_timeout(t),
             Inner::Cluster(c) => c.set_write_timeout(t),
         }
-    }
-
-    /// Whether a command that writes was sent since the last call (and clears the flag).
-    pub(crate) fn take_wrote(&mut self) -> bool {
-        std::mem::take(&mut self.wrote)
     }
 
     /// `WAIT replicas timeout` on the connection that wrote `key` (its slot's primary on a
@@ -169,12 +161,6 @@ impl RedisConnection {
         }
         Ok(keys)
     }
-
-    fn note(&mut self, packed_cmd: &[u8]) {
-        if !self.wrote && command_writes(packed_cmd) {
-            self.wrote = true;
-        }
-    }
 }
 
 /// Runs one SCAN command somewhere: `(next cursor, keys)`.
@@ -203,42 +189,6 @@ fn cluster_primaries(c: &mut ClusterConnection) -> RedisResult<Vec<(String, u16)
         }
     }
     Ok(out)
-}
-
-/// Commands that only read (or only wait): no `WAIT` after them.
-const READ_ONLY: [&[u8]; 22] = [
-    b"LLEN",
-    b"ZCARD",
-    b"ZCOUNT",
-    b"ZRANGE",
-    b"ZRANGEBYSCORE",
-    b"ZSCORE",
-    b"LRANGE",
-    b"LINDEX",
-    b"TYPE",
-    b"EXISTS",
-    b"SCAN",
-    b"PING",
-    b"INFO",
-    b"ROLE",
-    b"CLUSTER",
-    b"SCRIPT",
-    b"WAIT",
-    b"BLMOVE",
-    b"BRPOPLPUSH",
-    b"WATCH",
-    b"UNWATCH",
-    b"ASKING",
-];
-
-/// Whether a packed command (or the first of packed commands) may write.
-fn command_writes(packed: &[u8]) -> bool {
-    split_commands(packed)
-        .map(|cmds| {
-            cmds.iter()
-                .any(|c| command_name(c).is_some_and(|n| !READ_ONLY.iter().any(|r| n.eq_ignore_ascii_case(r))))
-        })
-        .unwrap_or(true)
 }
 
 /// The first bulk string of one packed command.
@@ -281,7 +231,6 @@ fn split_commands(packed: &[u8]) -> Option<Vec<&[u8]>> {
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
-        self.note(cmd);
         match &mut self.inner {
             Inner::Node(c) => c.req_packed_command(cmd),
             Inner::Cluster(c) => c.req_packed_command(cmd),
@@ -289,7 +238,6 @@ impl ConnectionLike for RedisConnection {
     }
 
     fn req_packed_commands(&mut self, cmd: &[u8], offset: usize, count: usize) -> RedisResult<Vec<Value>> {
-        self.note(cmd);
         match &mut self.inner {
             Inner::Node(c) => c.req_packed_commands(cmd, offset, count),
             Inner::Cluster(c) => {
@@ -316,13 +264,6 @@ impl ConnectionLike for RedisConnection {
     }
 
     fn req_command(&mut self, cmd: &Cmd) -> RedisResult<Value> {
-        let writes = match cmd.args_iter().next() {
-            Some(redis::Arg::Simple(n)) => !READ_ONLY.iter().any(|r| n.eq_ignore_ascii_case(r)),
-            _ => true,
-        };
-        if writes {
-            self.wrote = true;
-        }
         match &mut self.inner {
             Inner::Node(c) => c.req_command(cmd),
             Inner::Cluster(c) => c.req_command(cmd),
@@ -429,7 +370,6 @@ fn open_cluster(opts: &ConnectionOptions) -> Result<RedisConnection> {
     Ok(RedisConnection {
         inner: Inner::Cluster(Box::new(con)),
         addr,
-        wrote: false,
     })
 }
 
@@ -480,7 +420,6 @@ fn open_via_sentinels(opts: &ConnectionOptions) -> Result<RedisConnection> {
                         return Ok(RedisConnection {
                             inner: Inner::Node(con),
                             addr: format!("{maddr} (primary of `{}`)", s.master),
-                            wrote: false,
                         })
                     }
                     Ok(_) => problems.push(format!("sentinel {node} named {maddr}, which is not a primary (yet)")),
@@ -543,9 +482,6 @@ mod tests {
         assert_eq!(command_name(parts[0]), Some(&b"LLEN"[..]));
         assert_eq!(command_name(parts[1]), Some(&b"ZADD"[..]));
         assert_eq!(parts.concat(), packed);
-        assert!(command_writes(&packed));
-        let reads = redis::cmd("ZCARD").arg("k").get_packed_command();
-        assert!(!command_writes(&reads));
         assert!(split_commands(b"*2\r\n$4\r\nLLEN\r\n").is_none());
     }
 }

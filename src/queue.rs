@@ -230,7 +230,8 @@ impl RedisQueue {
         let (id, bytes) = self.build_payload(job)?;
         let keys = self.keys_for(queue);
         let key = &keys.ready;
-        self.conn.run(key, |c| redis::cmd("RPUSH").arg(key).arg(&bytes).query::<i64>(c))?;
+        self.conn
+            .run_write(key, |c| redis::cmd("RPUSH").arg(key).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
 
@@ -240,7 +241,8 @@ impl RedisQueue {
         self.flush_acks()?;
         let keys = self.keys_for(queue);
         let key = &keys.ready;
-        self.conn.run(key, |c| redis::cmd("RPUSH").arg(key).arg(payload).query::<i64>(c))?;
+        self.conn
+            .run_write(key, |c| redis::cmd("RPUSH").arg(key).arg(payload).query::<i64>(c))?;
         Ok(payload::payload_id(payload))
     }
 
@@ -253,7 +255,7 @@ impl RedisQueue {
         let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
-            .run(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(&bytes).query::<i64>(c))?;
+            .run_write(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(&bytes).query::<i64>(c))?;
         Ok(id)
     }
 
@@ -264,7 +266,7 @@ impl RedisQueue {
         let key = &keys.delayed;
         let score = delay.score((self.clock)());
         self.conn
-            .run(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(payload).query::<i64>(c))?;
+            .run_write(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(payload).query::<i64>(c))?;
         Ok(())
     }
 
@@ -295,7 +297,7 @@ impl RedisQueue {
         for chunk in payloads.chunks(1000) {
             pipe.cmd("RPUSH").arg(key).arg(chunk).ignore();
         }
-        self.conn.run(key, |c| pipe.query::<()>(c))
+        self.conn.run_write(key, |c| pipe.query::<()>(c))
     }
 
     /// `pop($queue)`: in one Lua script, moves due delayed jobs and expired reservations to the
@@ -364,7 +366,7 @@ impl RedisQueue {
         let seconds = format!("{:.3}", wait.as_secs_f64());
         let read_timeout = wait + Duration::from_secs(2);
         let blmove = self.blmove_supported;
-        let result = self.conn.run_with_read_timeout(key, read_timeout, |c| {
+        let result = self.conn.run_read_with_timeout(key, read_timeout, |c| {
             if blmove {
                 redis::cmd("BLMOVE")
                     .arg(key)
@@ -418,7 +420,7 @@ impl RedisQueue {
         for member in &riding {
             inv.arg(member.as_slice());
         }
-        let reply: RedisValue = match self.conn.run(&keys.ready, |c| inv.invoke(c)) {
+        let reply: RedisValue = match self.conn.run_write(&keys.ready, |c| inv.invoke(c)) {
             Ok(reply) => reply,
             Err(e) => {
                 // ZREM is idempotent: held back again whether or not the script ran
@@ -455,7 +457,7 @@ impl RedisQueue {
             {
                 let mut swap = scripts::SWAP_RESERVED.prepare_invoke();
                 swap.key(&keys.reserved).arg(&reserved).arg(&next);
-                let swapped: i64 = self.conn.run(&keys.reserved, |c| swap.invoke(c))?;
+                let swapped: i64 = self.conn.run_write(&keys.reserved, |c| swap.invoke(c))?;
                 if swapped == 1 {
                     return Ok(self.leased_job(ReservedJob::new(name, dialect, raw, next)));
                 }
@@ -509,7 +511,7 @@ impl RedisQueue {
             pipe.cmd("ZREM").arg(key).arg(member).ignore();
         }
         let key = self.acks.items[0].0.clone();
-        self.conn.run(&key, |c| pipe.query::<()>(c))?;
+        self.conn.run_write(&key, |c| pipe.query::<()>(c))?;
         self.acks.items.clear();
         Ok(())
     }
@@ -523,7 +525,7 @@ impl RedisQueue {
         let key = &keys.reserved;
         let n: i64 = self
             .conn
-            .run(key, |c| redis::cmd("ZREM").arg(key).arg(job.reserved_body()).query(c))?;
+            .run_write(key, |c| redis::cmd("ZREM").arg(key).arg(job.reserved_body()).query(c))?;
         Ok(n > 0)
     }
 
@@ -542,7 +544,7 @@ impl RedisQueue {
             .arg(job.reserved_body())
             .arg(due)
             .arg(&body);
-        let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
+        let n: i64 = self.conn.run_write(&keys.reserved, |c| inv.invoke(c))?;
         Ok(n == 1)
     }
 
@@ -556,7 +558,7 @@ impl RedisQueue {
         let keys = self.job_keys(job);
         let mut inv = scripts::BURY.prepare_invoke();
         inv.key(&keys.reserved).key(&keys.dead).arg(job.reserved_body()).arg(job.raw_body());
-        let n: i64 = self.conn.run(&keys.reserved, |c| inv.invoke(c))?;
+        let n: i64 = self.conn.run_write(&keys.reserved, |c| inv.invoke(c))?;
         Ok(n == 1)
     }
 
@@ -574,7 +576,7 @@ impl RedisQueue {
             .arg(self.opts.migrate_batch)
             .arg(if self.opts.retry_after.is_some() { "1" } else { "0" })
             .arg(if self.opts.dialect.bumps_on_expiry() { "1" } else { "0" });
-        let (d, r): (u64, u64) = self.conn.run(&keys.ready, |c| inv.invoke(c))?;
+        let (d, r): (u64, u64) = self.conn.run_write(&keys.ready, |c| inv.invoke(c))?;
         Ok((d, r))
     }
 
@@ -590,7 +592,7 @@ impl RedisQueue {
             .key(&keys.ready)
             .arg(max.max(1))
             .arg(self.opts.dialect.initial_attempts());
-        let n: u64 = self.conn.run(&keys.dead, |c| inv.invoke(c))?;
+        let n: u64 = self.conn.run_write(&keys.dead, |c| inv.invoke(c))?;
         Ok(n)
     }
 
@@ -605,7 +607,7 @@ impl RedisQueue {
             .arg(&keys.delayed)
             .cmd("ZCARD")
             .arg(&keys.reserved);
-        let (ready, delayed, reserved): (u64, u64, u64) = self.conn.run(&keys.ready, |c| pipe.query(c))?;
+        let (ready, delayed, reserved): (u64, u64, u64) = self.conn.run_read(&keys.ready, |c| pipe.query(c))?;
         Ok(QueueSize { ready, delayed, reserved })
     }
 
@@ -617,7 +619,7 @@ impl RedisQueue {
     /// Sends PING; for health checks.
     pub fn ping(&mut self) -> Result<()> {
         self.flush_acks()?;
-        self.conn.run("PING", |c| redis::cmd("PING").query::<String>(c)).map(|_| ())
+        self.conn.run_read("PING", |c| redis::cmd("PING").query::<String>(c)).map(|_| ())
     }
 }
 
