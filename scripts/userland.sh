@@ -446,6 +446,7 @@ EOF
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 Acquire::Languages "none";
+Acquire::Retries "5";
 EOF
   sources "$release" >"$BUILD_TMP/etc/apt/sources.list"
   cp -L --remove-destination /etc/resolv.conf "$BUILD_TMP/etc/resolv.conf"
