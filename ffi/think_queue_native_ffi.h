@@ -147,6 +147,8 @@ void tqn_job_free(tqn_job *job);
 
 /* Acknowledges a job written behind: its reservation is removed with this queue's next command. */
 int32_t tqn_ack(tqn_queue *q, const tqn_job *job);
+/* Counts the job as failed in the metrics instead of processed (call after its delete). */
+int32_t tqn_mark_failed(tqn_queue *q, const tqn_job *job);
 /* Removes the job's reservation now; *done = 0 when it was no longer reserved. */
 int32_t tqn_delete_reserved(tqn_queue *q, const tqn_job *job, int32_t *done);
 /* Moves the reserved job to the delayed set, due in delay seconds; *done = 0 when it was gone. */

@@ -387,6 +387,11 @@ pub struct QueueOptions {
     /// deleted, released or buried (or the process dies), so a job running longer than
     /// `retry_after` is not handed to a second worker. Off by default (stock behaviour).
     pub lease: bool,
+    /// `metrics`: record job metrics (counts, run and wait times per job name, see
+    /// [`metrics`](crate::metrics)) with the pops a worker makes anyway, and announce the worker
+    /// in the queue's registry (see [`registry`](crate::registry)). On by default; `false` writes
+    /// neither.
+    pub metrics: bool,
 }
 
 impl QueueOptions {
@@ -398,6 +403,7 @@ impl QueueOptions {
             retry_after: Some(60),
             migrate_batch: 1000,
             lease: false,
+            metrics: true,
         }
     }
 
@@ -432,7 +438,7 @@ impl QueueOptions {
 ///   parts), `host`, `port`, `password`, `username`, `select`, `timeout`, `read_timeout`,
 ///   `persistent`; `cluster` (list of `host:port`), `sentinel` (`['master' => .., 'nodes' => [..],
 ///   'password' => .., 'username' => ..]`), `tls`, `tls_ca`, `tls_cert`, `tls_key`, `wait`
-///   (`['replicas' => N, 'timeout_ms' => MS]`); `migrate_batch`, `lease`.
+///   (`['replicas' => N, 'timeout_ms' => MS]`); `migrate_batch`, `lease`, `metrics`.
 ///
 /// Unknown keys are ignored, so a whole think-queue config can be passed. Values are read as PHP
 /// configs hold them (see `php_value`): numbers as ints, floats or numeric strings; `null` means
@@ -574,6 +580,9 @@ where
     if let Some(v) = get("lease") {
         queue.lease = truthy(v);
     }
+    if let Some(v) = set("metrics") {
+        queue.metrics = truthy(v);
+    }
     queue.validate()?;
     Ok((conn, queue))
 }
@@ -604,6 +613,7 @@ pub fn options_summary(conn: &ConnectionOptions, queue: &QueueOptions) -> Value 
         ("retry_after", queue.retry_after.map_or(Value::Null, Value::Int)),
         ("migrate_batch", Value::Int(i64::try_from(queue.migrate_batch).unwrap_or(i64::MAX))),
         ("lease", Value::Bool(queue.lease)),
+        ("metrics", Value::Bool(queue.metrics)),
         ("host", Value::from(conn.host.as_str())),
         ("port", Value::Int(conn.port.into())),
         ("username", opt(&conn.username)),

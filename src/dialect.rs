@@ -53,6 +53,8 @@ impl Dialect {
             delayed: format!("{ready}:delayed"),
             reserved: format!("{ready}:reserved"),
             dead: format!("{ready}:dead"),
+            metrics: format!("{ready}:metrics"),
+            workers: format!("{ready}:workers"),
             ready,
         }
     }
@@ -78,22 +80,49 @@ pub enum KeyKind {
     Reserved,
     /// the dead-letter LIST (`...:dead`, ours)
     Dead,
+    /// a metrics HASH (`...:metrics` totals, `...:metrics:MINUTE` per minute; ours)
+    Metrics,
+    /// the worker registry ZSET (`...:workers`, ours)
+    Workers,
+    /// one worker's HASH (`...:worker:ID`, ours)
+    Worker,
 }
 
 impl KeyKind {
-    /// The Redis type such a key has (`TYPE` answers it): `list` or `zset`.
+    /// The Redis type such a key has (`TYPE` answers it): `list`, `zset` or `hash`.
     pub fn redis_type(self) -> &'static str {
         match self {
             KeyKind::Ready | KeyKind::Dead => "list",
-            KeyKind::Delayed | KeyKind::Reserved => "zset",
+            KeyKind::Delayed | KeyKind::Reserved | KeyKind::Workers => "zset",
+            KeyKind::Metrics | KeyKind::Worker => "hash",
         }
     }
 
-    const SUFFIXES: [(&'static str, KeyKind); 3] = [
+    const SUFFIXES: [(&'static str, KeyKind); 5] = [
         (":delayed", KeyKind::Delayed),
         (":reserved", KeyKind::Reserved),
         (":dead", KeyKind::Dead),
+        (":metrics", KeyKind::Metrics),
+        (":workers", KeyKind::Workers),
     ];
+
+    /// Splits `<ready part><suffix>` into the ready part and the kind of key the suffix names:
+    /// the fixed suffixes, `:metrics:<digits>` (a minute's metrics) and `:worker:<id>`.
+    fn split(key: &str) -> Option<(&str, KeyKind)> {
+        if let Some(found) = KeyKind::SUFFIXES
+            .iter()
+            .find_map(|(suffix, kind)| Some((key.strip_suffix(suffix)?, *kind)))
+        {
+            return Some(found);
+        }
+        if let Some((head, minute)) = key.rsplit_once(":metrics:") {
+            if !minute.is_empty() && minute.bytes().all(|b| b.is_ascii_digit()) {
+                return Some((head, KeyKind::Metrics));
+            }
+        }
+        let (head, id) = key.rsplit_once(":worker:")?;
+        (!id.is_empty() && !id.contains([':', '}'])).then_some((head, KeyKind::Worker))
+    }
 }
 
 /// A Redis key read back as the queue it belongs to (see [`QueueKeys::parse`]).
@@ -130,13 +159,32 @@ pub struct QueueKeys {
     /// `job`), moved here by [`RedisQueue::bury`](crate::RedisQueue::bury) so they are neither
     /// lost nor handed out again. Not a stock think-queue key: stock never reads or writes it.
     pub dead: String,
+    /// HASH of the queue's metrics totals since it was first used by a native worker (see
+    /// [`metrics`](crate::metrics)); no expiry. Ours, like the next two.
+    pub metrics: String,
+    /// ZSET of the native workers that announced themselves on this queue, scored by their last
+    /// heartbeat (unix seconds); see [`registry`](crate::registry).
+    pub workers: String,
 }
 
 impl QueueKeys {
-    /// The queue a key belongs to, the inverse of [`Dialect::keys`]:
-    /// `{queues:NAME}[:delayed|:reserved|:dead]` (v3) or `queues:NAME[:delayed|:reserved|:dead]`
-    /// (v1). `None` for other keys, and for names that are not UTF-8. A v1 name that itself ends
-    /// in `:delayed` (say) is read as that queue's delayed set: the keys do not tell them apart.
+    /// HASH of the queue's metrics recorded in one minute (`unix seconds / 60`); expires by itself.
+    pub fn metrics_minute(&self, minute: i64) -> String {
+        format!("{}:{minute}", self.metrics)
+    }
+
+    /// HASH describing one registered worker (see [`registry`](crate::registry)); expires when
+    /// the worker stops beating.
+    pub fn worker(&self, id: &str) -> String {
+        format!("{}:worker:{id}", self.ready)
+    }
+
+    /// The queue a key belongs to, the inverse of [`Dialect::keys`] (and of
+    /// [`metrics_minute`](Self::metrics_minute), [`worker`](Self::worker)):
+    /// `{queues:NAME}[SUFFIX]` (v3) or `queues:NAME[SUFFIX]` (v1), SUFFIX one of `:delayed`,
+    /// `:reserved`, `:dead`, `:metrics`, `:metrics:MINUTE`, `:workers`, `:worker:ID`. `None` for
+    /// other keys, and for names that are not UTF-8. A v1 name that itself ends in `:delayed`
+    /// (say) is read as that queue's delayed set: the keys do not tell them apart.
     pub fn parse(key: &[u8]) -> Option<ParsedKey> {
         let key = std::str::from_utf8(key).ok()?;
         let parsed = |dialect, queue: &str, kind| {
@@ -150,16 +198,14 @@ impl QueueKeys {
             if let Some(name) = rest.strip_suffix('}') {
                 return parsed(Dialect::V3, name, KeyKind::Ready);
             }
-            return KeyKind::SUFFIXES.iter().find_map(|(suffix, kind)| {
-                let name = rest.strip_suffix(suffix)?.strip_suffix('}')?;
-                parsed(Dialect::V3, name, *kind)
-            });
+            let (head, kind) = KeyKind::split(rest)?;
+            return parsed(Dialect::V3, head.strip_suffix('}')?, kind);
         }
         let rest = key.strip_prefix("queues:")?;
-        KeyKind::SUFFIXES
-            .iter()
-            .find_map(|(suffix, kind)| parsed(Dialect::V1, rest.strip_suffix(suffix)?, *kind))
-            .or_else(|| parsed(Dialect::V1, rest, KeyKind::Ready))
+        match KeyKind::split(rest) {
+            Some((name, kind)) => parsed(Dialect::V1, name, kind),
+            None => parsed(Dialect::V1, rest, KeyKind::Ready),
+        }
     }
 }
 
@@ -250,6 +296,10 @@ mod tests {
                     (&k.delayed, KeyKind::Delayed),
                     (&k.reserved, KeyKind::Reserved),
                     (&k.dead, KeyKind::Dead),
+                    (&k.metrics, KeyKind::Metrics),
+                    (&k.metrics_minute(29_000_000), KeyKind::Metrics),
+                    (&k.workers, KeyKind::Workers),
+                    (&k.worker("host-12-abcd"), KeyKind::Worker),
                 ] {
                     let want = ParsedKey {
                         dialect,
@@ -261,6 +311,8 @@ mod tests {
             }
         }
         assert_eq!(QueueKeys::parse(b"{queues:sms}:other"), None);
+        assert_eq!(QueueKeys::parse(b"{queues:sms}:metrics:12a"), None);
+        assert_eq!(QueueKeys::parse(b"{queues:sms}:worker:"), None);
         assert_eq!(QueueKeys::parse(b"other"), None);
         assert_eq!(QueueKeys::parse(b"queues:\xff"), None);
         assert_eq!((KeyKind::Ready.redis_type(), KeyKind::Reserved.redis_type()), ("list", "zset"));

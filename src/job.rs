@@ -1,7 +1,9 @@
 //! A job taken from a queue and reserved for this worker.
 #![forbid(unsafe_code)]
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -17,6 +19,12 @@ pub struct ReservedJob {
     raw: Vec<u8>,
     reserved: Vec<u8>,
     decoded: OnceLock<std::result::Result<Value, String>>,
+    /// when it was popped (run time is measured from here)
+    taken: Instant,
+    /// unix milliseconds of the pop (wait time is measured up to here)
+    taken_ms: i64,
+    /// the outcome recorded for its metrics (0: none yet; see `metrics::Outcome::code`)
+    outcome: AtomicU8,
 }
 
 impl ReservedJob {
@@ -27,7 +35,35 @@ impl ReservedJob {
             raw,
             reserved,
             decoded: OnceLock::new(),
+            taken: Instant::now(),
+            taken_ms: crate::clock::unix_now_ms(),
+            outcome: AtomicU8::new(0),
         }
+    }
+
+    /// How long since it was popped.
+    pub fn running_for(&self) -> Duration {
+        self.taken.elapsed()
+    }
+
+    /// How long it waited between becoming available and the pop, when known: on its first
+    /// attempt, for a job whose id carries an availability stamp (made by a native producer; see
+    /// the metrics module).
+    pub fn waited(&self) -> Option<Duration> {
+        if !matches!(self.attempts(), Ok(1)) {
+            return None;
+        }
+        let id = self.id().ok()??;
+        let at = crate::id::available_at(&id, self.taken_ms)?;
+        Some(Duration::from_millis(u64::try_from(self.taken_ms - at).unwrap_or(0)))
+    }
+
+    pub(crate) fn recorded_outcome(&self) -> Option<crate::metrics::Outcome> {
+        crate::metrics::Outcome::from_code(self.outcome.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_recorded_outcome(&self, o: crate::metrics::Outcome) {
+        self.outcome.store(o.code(), Ordering::Relaxed);
     }
 
     /// A payload as it is stored in one of a queue's keys (ready, delayed, reserved or dead), to

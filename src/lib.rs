@@ -77,9 +77,11 @@ mod job;
 mod json;
 mod lease;
 mod link;
+pub mod metrics;
 mod payload;
 mod php_value;
 mod queue;
+pub mod registry;
 mod scripts;
 mod typed;
 mod worker;
@@ -92,7 +94,7 @@ pub use clock::unix_now;
 pub use config::{options_from_config, ConnectionOptions, QueueOptions, SentinelOptions, WaitOptions, DEFAULT_WAIT_TIMEOUT_MS};
 pub use dialect::{hash_tag, resolve_queue_name, Dialect, KeyKind, ParsedKey, QueueKeys};
 pub use error::{Error, Result};
-pub use id::{new_job_id, JOB_ID_LEN};
+pub use id::{available_at, new_job_id, new_job_id_at, JOB_ID_LEN};
 pub use job::ReservedJob;
 pub use json::{
     decode, encode, encode_into, normalise, to_value, DecodeError, EncodeError, Key, SerializeError, Value, MAX_DECODE_NESTING,

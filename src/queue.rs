@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use redis::Value as RedisValue;
 
-use crate::clock::{unix_now, unix_now_f64};
+use crate::clock::{unix_now, unix_now_f64, unix_now_ms};
 use crate::config::{ConnectionOptions, QueueOptions};
 use crate::dialect::{resolve_queue_name, Dialect, QueueKeys};
 use crate::error::{Error, Result};
-use crate::id::new_job_id;
+use crate::id::new_job_id_at;
+use crate::metrics::{Outcome, Recorder};
+use crate::registry::Beacon;
 use crate::job::ReservedJob;
 use crate::payload::{self, NewJob};
 use crate::scripts;
@@ -84,6 +86,10 @@ pub struct RedisQueue {
     /// the keys of the queue named last (a worker uses one or a few queues; spelling them
     /// costs four allocations per call otherwise)
     key_cache: Option<(String, Arc<QueueKeys>)>,
+    /// metrics tallies not yet sent (`QueueOptions::metrics`)
+    metrics: Option<Recorder>,
+    /// the workers-registry heartbeat (`QueueOptions::metrics`), started by the first pop
+    beacon: Option<Beacon>,
 }
 
 /// Reservations to remove (`ZREM reserved member`) with this queue's next command.
@@ -105,6 +111,8 @@ impl Drop for RedisQueue {
         if !self.acks.items.is_empty() && self.acks.pid == std::process::id() {
             let _ = self.flush_acks();
         }
+        // a forked child's recorder is empty: its parent sends what was counted before the fork
+        let _ = self.flush_metrics();
     }
 }
 
@@ -123,6 +131,7 @@ impl RedisQueue {
             (true, Some(s)) => Some(crate::lease::Leases::new(s)),
             _ => None,
         };
+        let (opts_metrics, dialect, retry_after) = (opts.metrics, opts.dialect, opts.retry_after);
         let conn = crate::conn::Conn::new(conn)?;
         // on a cluster, a 1.x default queue without a hash tag is refused now (see Conn::check_key)
         conn.check_key(&opts.dialect.keys(&opts.default_queue).ready)?;
@@ -134,6 +143,8 @@ impl RedisQueue {
             leases,
             acks: PendingAcks::default(),
             key_cache: None,
+            metrics: opts_metrics.then(Recorder::default),
+            beacon: opts_metrics.then(|| Beacon::new(dialect, retry_after)),
         })
     }
 
@@ -217,9 +228,14 @@ impl RedisQueue {
         }
     }
 
-    /// Builds the payload for `job` with a fresh id: `(id, bytes)`. Nothing is sent.
+    /// Builds the payload for `job` with a fresh id: `(id, bytes)`. Nothing is sent. The id
+    /// carries the current time as the job's availability stamp (see [`crate::metrics`]).
     pub fn build_payload(&self, job: &NewJob) -> Result<(String, Vec<u8>)> {
-        let id = new_job_id();
+        self.build_payload_at(job, unix_now_ms())
+    }
+
+    fn build_payload_at(&self, job: &NewJob, available_ms: i64) -> Result<(String, Vec<u8>)> {
+        let id = new_job_id_at(available_ms);
         let bytes = payload::build(self.opts.dialect, job, &id)?;
         Ok((id, bytes))
     }
@@ -250,10 +266,10 @@ impl RedisQueue {
     /// (stock 1.x returns null; the id is more useful and harmless).
     pub fn later(&mut self, delay: Delay, job: &NewJob, queue: Option<&str>) -> Result<String> {
         self.flush_acks()?;
-        let (id, bytes) = self.build_payload(job)?;
+        let score = delay.score((self.clock)());
+        let (id, bytes) = self.build_payload_at(job, score.saturating_mul(1000))?;
         let keys = self.keys_for(queue);
         let key = &keys.delayed;
-        let score = delay.score((self.clock)());
         self.conn
             .run_write(key, |c| redis::cmd("ZADD").arg(key).arg(score).arg(&bytes).query::<i64>(c))?;
         Ok(id)
@@ -401,11 +417,19 @@ impl RedisQueue {
             None => now,
         };
         let flag = |b: bool| if b { "1" } else { "0" };
+        if let Some(b) = self.beacon.as_mut() {
+            b.popping(self.conn.options(), &name);
+        }
+        let tally = self.metrics.as_mut().and_then(|m| m.take_due(&name));
         let mut inv = scripts::POP.prepare_invoke();
-        inv.key(&keys.ready)
-            .key(&keys.delayed)
-            .key(&keys.reserved)
-            .arg(now)
+        inv.key(&keys.ready).key(&keys.delayed).key(&keys.reserved);
+        if let Some(t) = &tally {
+            inv.key(&keys.metrics);
+            for (minute, _) in t {
+                inv.key(keys.metrics_minute(*minute));
+            }
+        }
+        inv.arg(now)
             .arg(until)
             .arg(self.opts.migrate_batch)
             .arg(flag(self.opts.retry_after.is_some()))
@@ -415,16 +439,30 @@ impl RedisQueue {
         let riding = self.acks.take_for(&keys.reserved);
         if let Err(e) = self.flush_acks() {
             self.acks.put_back(&keys.reserved, riding);
+            self.put_back_tally(&name, tally);
             return Err(e);
         }
+        inv.arg(riding.len());
         for member in &riding {
             inv.arg(member.as_slice());
+        }
+        if let Some(t) = &tally {
+            inv.arg(crate::metrics::RETENTION_SECS);
+            for (_, fields) in t {
+                inv.arg(fields.len());
+                for (field, by) in fields {
+                    inv.arg(field).arg(*by);
+                }
+            }
         }
         let reply: RedisValue = match self.conn.run_write(&keys.ready, |c| inv.invoke(c)) {
             Ok(reply) => reply,
             Err(e) => {
-                // ZREM is idempotent: held back again whether or not the script ran
+                // ZREM is idempotent: held back again whether or not the script ran (the tally
+                // too: a script that ran before the connection dropped may count it twice, the
+                // price of never losing it)
                 self.acks.put_back(&keys.reserved, riding);
+                self.put_back_tally(&name, tally);
                 return Err(e);
             }
         };
@@ -466,7 +504,75 @@ impl RedisQueue {
         Ok(self.leased_job(ReservedJob::new(name, dialect, raw, reserved)))
     }
 
+    fn put_back_tally(&mut self, queue: &str, tally: Option<crate::metrics::Flush>) {
+        if let (Some(m), Some(t)) = (self.metrics.as_mut(), tally) {
+            m.put_back(queue, t);
+        }
+    }
+
+    /// Sends the metrics tallies held back now (they normally ride with the next pop of their
+    /// queue, at most once a second; see [`crate::metrics`]). Dropping the queue does this too.
+    pub fn flush_metrics(&mut self) -> Result<()> {
+        let Some(m) = self.metrics.as_mut() else {
+            return Ok(());
+        };
+        for (queue, tally) in m.take_all() {
+            let keys = self.opts.dialect.keys(&queue);
+            let mut pipe = redis::pipe();
+            for (minute, fields) in &tally {
+                let minute_key = keys.metrics_minute(*minute);
+                for (field, by) in fields {
+                    pipe.cmd("HINCRBY").arg(&minute_key).arg(field).arg(*by).ignore();
+                    pipe.cmd("HINCRBY").arg(&keys.metrics).arg(field).arg(*by).ignore();
+                }
+                pipe.cmd("EXPIRE")
+                    .arg(&minute_key)
+                    .arg(crate::metrics::RETENTION_SECS)
+                    .ignore();
+            }
+            if let Err(e) = self.conn.run_write(&keys.metrics, |c| pipe.query::<()>(c)) {
+                self.put_back_tally(&queue, Some(tally));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the end of `job` to the metrics (once per job) and tells the registry it ended.
+    fn record(&mut self, job: &ReservedJob, outcome: Outcome) {
+        if let Some(b) = self.beacon.as_mut() {
+            b.ended();
+        }
+        let Some(m) = self.metrics.as_mut() else { return };
+        if job.recorded_outcome().is_some() {
+            return;
+        }
+        job.set_recorded_outcome(outcome);
+        let name = job.name().unwrap_or_else(|_| MALFORMED_NAME.to_owned());
+        m.record(job.queue(), &name, outcome, job.running_for(), job.waited(), unix_now());
+    }
+
+    /// Counts `job` as failed (think-queue's failed path: out of tries, or past `timeoutAt`) in
+    /// the metrics instead of processed (or buried): think-queue deletes a failed job first and
+    /// calls its failed hook after, so the shim and the [`Worker`](crate::Worker) say it here.
+    /// Does nothing without metrics.
+    pub fn mark_failed(&mut self, job: &ReservedJob) {
+        let Some(m) = self.metrics.as_mut() else { return };
+        match job.recorded_outcome() {
+            Some(Outcome::Failed) => {}
+            Some(previous) => {
+                let name = job.name().unwrap_or_else(|_| MALFORMED_NAME.to_owned());
+                m.recount(job.queue(), &name, previous, Outcome::Failed, unix_now());
+                job.set_recorded_outcome(Outcome::Failed);
+            }
+            None => self.record(job, Outcome::Failed),
+        }
+    }
+
     fn leased_job(&mut self, job: ReservedJob) -> Popped {
+        if let Some(b) = self.beacon.as_mut() {
+            b.started(job.name().ok(), unix_now());
+        }
         if self.leases.is_some() {
             let keys = self.job_keys(&job);
             if let Some(l) = self.leases.as_mut() {
@@ -487,6 +593,7 @@ impl RedisQueue {
     /// learn whether it was still reserved.
     pub fn ack(&mut self, job: &ReservedJob) -> Result<()> {
         self.end_lease(job);
+        self.record(job, Outcome::Processed);
         let keys = self.job_keys(job);
         self.acks.push(&keys.reserved, job.reserved_body().to_vec());
         if self.acks.items.len() > MAX_PENDING_ACKS {
@@ -521,6 +628,7 @@ impl RedisQueue {
     pub fn delete_reserved(&mut self, job: &ReservedJob) -> Result<bool> {
         self.flush_acks()?;
         self.end_lease(job);
+        self.record(job, Outcome::Processed);
         let keys = self.job_keys(job);
         let key = &keys.reserved;
         let n: i64 = self
@@ -536,6 +644,7 @@ impl RedisQueue {
         self.flush_acks()?;
         let body = job.released_body()?;
         self.end_lease(job);
+        self.record(job, Outcome::Released);
         let keys = self.job_keys(job);
         let due = (self.clock)().saturating_add(delay);
         let mut inv = scripts::RELEASE.prepare_invoke();
@@ -555,6 +664,7 @@ impl RedisQueue {
     pub fn bury(&mut self, job: &ReservedJob) -> Result<bool> {
         self.flush_acks()?;
         self.end_lease(job);
+        self.record(job, Outcome::Buried);
         let keys = self.job_keys(job);
         let mut inv = scripts::BURY.prepare_invoke();
         inv.key(&keys.reserved).key(&keys.dead).arg(job.reserved_body()).arg(job.raw_body());
@@ -653,6 +763,9 @@ impl PendingAcks {
         self.items.extend(members.into_iter().map(|m| (key.to_owned(), m)));
     }
 }
+
+/// The job name metrics use for a payload without a readable `job`.
+const MALFORMED_NAME: &str = "(malformed payload)";
 
 fn bulk_bytes(v: RedisValue) -> Option<Vec<u8>> {
     match v {

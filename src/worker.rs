@@ -869,6 +869,7 @@ impl Worker {
         };
         match removed {
             Ok(true) => {
+                run.rq.mark_failed(run.job);
                 let failed = FailedJob {
                     info: run.info,
                     data: run.job.data().unwrap_or(&Value::Null),

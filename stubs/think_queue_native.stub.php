@@ -131,6 +131,15 @@ namespace think\queue\native {
         public function laterRaw(int $delay, string $payload, ?string $queue = null): void {}
 
         /**
+         * Counts the job as failed in the metrics instead of processed (think-queue deletes a failed
+         * job first, then calls its failed hook); nothing else changes.
+         *
+         * @param \think\queue\native\ReservedJob $job
+         * @return void
+         */
+        public function markFailed(\think\queue\native\ReservedJob $job): void {}
+
+        /**
          * Moves due delayed jobs and expired reservations to the ready list now (one batch of
          * each). Returns `['delayed' => moved, 'reserved' => moved]`.
          *

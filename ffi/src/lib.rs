@@ -23,7 +23,7 @@ use think_queue_native::unstable::{options_summary, payload_id};
 use think_queue_native::{decode, Delay, Error, Key, NewJob, RedisQueue, ReservedJob, Value};
 
 /// The ABI revision (`tqn_abi_version()`); bumped whenever a signature or struct changes.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Status codes (`enum tqn_status`).
 pub mod status {
@@ -736,6 +736,21 @@ pub unsafe extern "C" fn tqn_ack(q: *mut Queue, job: *const Job) -> i32 {
         let q = unsafe { handle("q", q) }?;
         let job = unsafe { job_of(q, job) }?;
         Ok(q.queue().ack(&job.job)?)
+    })
+}
+
+/// Counts a job as failed in the metrics (after its delete: think-queue's failed path).
+///
+/// # Safety
+/// See the crate docs.
+#[no_mangle]
+pub unsafe extern "C" fn tqn_mark_failed(q: *mut Queue, job: *const Job) -> i32 {
+    call(|| {
+        // SAFETY (both): caller promises
+        let q = unsafe { handle("q", q) }?;
+        let job = unsafe { job_of(q, job) }?;
+        q.queue().mark_failed(&job.job);
+        Ok(())
     })
 }
 

@@ -313,6 +313,15 @@ final class RedisQueue
         $this->lib->check($this->lib->ffi->tqn_ack($this->handle, $job->handle()));
     }
 
+    /**
+     * Counts the job as failed in the metrics instead of processed (think-queue deletes a failed
+     * job first, then calls its failed hook); nothing else changes.
+     */
+    public function markFailed(ReservedJob $job)
+    {
+        $this->lib->check($this->lib->ffi->tqn_mark_failed($this->handle, $job->handle()));
+    }
+
     /** Removes the job's reservation (it is done). False when it was no longer reserved. */
     public function deleteReserved(ReservedJob $job)
     {

@@ -333,6 +333,16 @@ impl RedisQueue {
         })
     }
 
+    /// Counts the job as failed in the metrics instead of processed (think-queue deletes a failed
+    /// job first, then calls its failed hook); nothing else changes.
+    pub fn mark_failed(&mut self, job: &ReservedJob) -> PhpResult<()> {
+        self.run(|s| {
+            s.check_dialect(job)?;
+            s.queue().mark_failed(&job.job);
+            Ok(())
+        })
+    }
+
     /// Sends the acknowledgements `ack()` holds back now. Returns how many were sent.
     pub fn flush(&mut self) -> PhpResult<i64> {
         self.run(|s| {

@@ -26,7 +26,7 @@ use think\queue\native\QueueException;
 final class Library
 {
     /** The ABI revision this PHP code speaks (tqn_abi_version() of the library must match). */
-    const ABI_VERSION = 1;
+    const ABI_VERSION = 2;
 
     const ENV = 'THINK_QUEUE_NATIVE_FFI';
     const FILE = 'libthink_queue_native_ffi.so';

@@ -206,6 +206,7 @@ class Redis extends Job
 
             return;
         }
+        $this->redisQueue->markFailed($this->reservedJob);
         if ($this->v3) {
             parent::failed($e);
         } else {

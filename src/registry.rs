@@ -1,0 +1,281 @@
+//! The workers registry: each native worker announces itself on the queues it pops from, so
+//! operators (`tqn dashboard`, `tqn workers`) see who consumes what, and notice queues nobody
+//! consumes and workers stuck in a job.
+//!
+//! A [`RedisQueue`](crate::RedisQueue) with [`QueueOptions::metrics`](crate::QueueOptions::metrics)
+//! on (the default) starts a heartbeat thread at its first pop (producers that never pop never
+//! appear). The thread has its own connection, never touches the caller's socket or PHP, and
+//! every [`BEAT`] writes, for each queue popped so far, in that queue's hash slot:
+//! - `<ready>:worker:<id>`: a HASH (`id`, `host`, `pid`, `queues`, `started`, `beat`, `done`,
+//!   `retry_after`, and while a job runs `job` and `since`) that expires [`TTL`] seconds after
+//!   the last beat, so a worker that dies or hangs with its whole process vanishes by itself;
+//! - `<ready>:workers`: a ZSET of worker ids scored by their last beat; ids that have not beaten
+//!   for an hour are pruned by every beat.
+//!
+//! A worker alive for the registry is one whose hash exists. Because the thread beats while a job
+//! runs, a worker busy with a long job stays visible, with `since` telling for how long: one whose
+//! job outlived `retry_after` is flagged by the dashboard (its job is handed out again unless
+//! leases are on). Dropping the queue object removes its entries at once. The id is
+//! `<host>-<pid>-<4 letters>`.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::unix_now;
+use crate::config::ConnectionOptions;
+use crate::conn::Conn;
+use crate::dialect::Dialect;
+
+/// How often a worker beats.
+pub const BEAT: Duration = Duration::from_secs(5);
+
+/// Seconds a worker's hash lives after its last beat.
+pub const TTL: i64 = 20;
+
+/// Seconds after which a silent worker's id is pruned from the `<ready>:workers` set.
+pub const PRUNE_AFTER: i64 = 3600;
+
+#[derive(Default)]
+struct State {
+    queues: BTreeSet<String>,
+    /// (job name, unix second it started)
+    current: Option<(String, i64)>,
+    done: u64,
+    /// a new queue to announce at once
+    dirty: bool,
+    stop: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+/// The heartbeat of one queue object.
+pub(crate) struct Beacon {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    /// the process that started it: a forked child has no such thread
+    pid: u32,
+    dialect: Dialect,
+    retry_after: Option<i64>,
+}
+
+/// What every beat writes besides the job state.
+struct Identity {
+    id: String,
+    host: String,
+    pid: u32,
+    started: i64,
+    dialect: Dialect,
+    retry_after: Option<i64>,
+}
+
+impl Beacon {
+    pub(crate) fn new(dialect: Dialect, retry_after: Option<i64>) -> Beacon {
+        Beacon {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                wake: Condvar::new(),
+            }),
+            thread: None,
+            pid: std::process::id(),
+            dialect,
+            retry_after,
+        }
+    }
+
+    fn forked(&mut self) {
+        if self.pid != std::process::id() {
+            // the parent's thread does not exist here and its lock may be held forever
+            *self = Beacon::new(self.dialect, self.retry_after);
+        }
+    }
+
+    /// A pop on `queue` (starts the heartbeat; a new queue is announced at once).
+    pub(crate) fn popping(&mut self, conn: &ConnectionOptions, queue: &str) {
+        self.forked();
+        if let Ok(mut st) = self.shared.state.lock() {
+            if !st.queues.contains(queue) {
+                st.queues.insert(queue.to_owned());
+                st.dirty = true;
+                self.shared.wake.notify_all();
+            }
+        }
+        if self.thread.is_none() {
+            self.thread = spawn(self.shared.clone(), conn.clone(), self.identity());
+        }
+    }
+
+    /// A job started (its name when readable).
+    pub(crate) fn started(&mut self, job: Option<String>, at: i64) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        if let Ok(mut st) = self.shared.state.lock() {
+            st.current = Some((job.unwrap_or_else(|| "(malformed payload)".into()), at));
+        }
+    }
+
+    /// The running job ended (deleted, released, buried).
+    pub(crate) fn ended(&mut self) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        if let Ok(mut st) = self.shared.state.lock() {
+            if st.current.take().is_some() {
+                st.done += 1;
+            }
+        }
+    }
+
+    fn identity(&self) -> Identity {
+        let pid = std::process::id();
+        let host = hostname();
+        let tail: String = crate::id::new_job_id().chars().take(4).collect();
+        Identity {
+            id: format!("{host}-{pid}-{tail}"),
+            host,
+            pid,
+            started: unix_now(),
+            dialect: self.dialect,
+            retry_after: self.retry_after,
+        }
+    }
+}
+
+impl Drop for Beacon {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        if let Ok(mut st) = self.shared.state.lock() {
+            st.stop = true;
+        }
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// This machine's name, as a worker id may spell it: `[A-Za-z0-9._-]` only.
+fn hostname() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let clean: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(64)
+        .collect();
+    if clean.is_empty() {
+        "localhost".into()
+    } else {
+        clean
+    }
+}
+
+fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, me: Identity) -> Option<JoinHandle<()>> {
+    // heartbeats need no WAIT: one lost in a failover is made again at the next beat
+    opts.wait = None;
+    std::thread::Builder::new()
+        .name("tqn-registry".into())
+        .spawn(move || {
+            let Ok(mut conn) = Conn::new(opts) else { return };
+            loop {
+                let (queues, current, done, stop) = {
+                    let Ok(mut st) = shared.state.lock() else { return };
+                    if !st.stop && !st.dirty {
+                        let Ok((next, _)) = shared.wake.wait_timeout_while(st, BEAT, |st| !st.stop && !st.dirty) else {
+                            return;
+                        };
+                        st = next;
+                    }
+                    st.dirty = false;
+                    (st.queues.iter().cloned().collect::<Vec<_>>(), st.current.clone(), st.done, st.stop)
+                };
+                if stop {
+                    let _ = leave(&mut conn, &me, &queues);
+                    return;
+                }
+                let _ = beat(&mut conn, &me, &queues, current.as_ref(), done);
+            }
+        })
+        .ok()
+}
+
+fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(String, i64)>, done: u64) -> crate::Result<()> {
+    let now = unix_now();
+    let all = queues.join(",");
+    for q in queues {
+        let keys = me.dialect.keys(q);
+        let key = keys.worker(&me.id);
+        let mut pipe = redis::pipe();
+        let hset = pipe
+            .cmd("HSET")
+            .arg(&key)
+            .arg("id")
+            .arg(&me.id)
+            .arg("host")
+            .arg(&me.host)
+            .arg("pid")
+            .arg(me.pid)
+            .arg("queues")
+            .arg(&all)
+            .arg("started")
+            .arg(me.started)
+            .arg("beat")
+            .arg(now)
+            .arg("done")
+            .arg(done)
+            .arg("retry_after")
+            .arg(me.retry_after.map_or(String::new(), |s| s.to_string()));
+        match current {
+            Some((job, since)) => {
+                hset.arg("job").arg(job).arg("since").arg(*since).ignore();
+            }
+            None => {
+                hset.ignore();
+                pipe.cmd("HDEL").arg(&key).arg("job").arg("since").ignore();
+            }
+        }
+        pipe.cmd("EXPIRE").arg(&key).arg(TTL).ignore();
+        pipe.cmd("ZADD").arg(&keys.workers).arg(now).arg(&me.id).ignore();
+        pipe.cmd("ZREMRANGEBYSCORE")
+            .arg(&keys.workers)
+            .arg("-inf")
+            .arg(now - PRUNE_AFTER)
+            .ignore();
+        pipe.cmd("EXPIRE").arg(&keys.workers).arg(PRUNE_AFTER).ignore();
+        conn.run_write(&keys.workers, |c| pipe.query::<()>(c))?;
+    }
+    Ok(())
+}
+
+fn leave(conn: &mut Conn, me: &Identity, queues: &[String]) -> crate::Result<()> {
+    for q in queues {
+        let keys = me.dialect.keys(q);
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(keys.worker(&me.id)).ignore();
+        pipe.cmd("ZREM").arg(&keys.workers).arg(&me.id).ignore();
+        conn.run_write(&keys.workers, |c| pipe.query::<()>(c))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames_are_safe_in_ids() {
+        let h = hostname();
+        assert!(!h.is_empty());
+        assert!(h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{h}");
+    }
+}
