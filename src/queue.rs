@@ -706,6 +706,34 @@ impl RedisQueue {
         Ok(n)
     }
 
+    /// Moves one job of `queue`'s dead-letter list (its first occurrence of exactly these bytes)
+    /// back to the tail of the ready list, attempts reset as [`retry_dead`](Self::retry_dead)
+    /// does, atomically. Returns false when it is not in the list (any more).
+    pub fn retry_dead_job(&mut self, queue: Option<&str>, member: &[u8]) -> Result<bool> {
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let mut inv = scripts::RETRY_DEAD.prepare_invoke();
+        inv.key(&keys.dead)
+            .key(&keys.ready)
+            .arg(1)
+            .arg(self.opts.dialect.initial_attempts())
+            .arg(member);
+        let n: u64 = self.conn.run_write(&keys.dead, |c| inv.invoke(c))?;
+        Ok(n == 1)
+    }
+
+    /// Deletes one job of `queue`'s dead-letter list (its first occurrence of exactly these
+    /// bytes). Returns false when it is not in the list (any more).
+    pub fn delete_dead_job(&mut self, queue: Option<&str>, member: &[u8]) -> Result<bool> {
+        self.flush_acks()?;
+        let keys = self.keys_for(queue);
+        let key = &keys.dead;
+        let n: i64 = self
+            .conn
+            .run_write(key, |c| redis::cmd("LREM").arg(key).arg(1).arg(member).query(c))?;
+        Ok(n == 1)
+    }
+
     /// Counts of ready, delayed and reserved jobs (LLEN, ZCARD, ZCARD in one round trip).
     pub fn sizes(&mut self, queue: Option<&str>) -> Result<QueueSize> {
         self.flush_acks()?;

@@ -52,8 +52,7 @@ fn run(dialect: Dialect) {
     assert_eq!(seen_id, ids.into_iter().collect::<HashSet<_>>());
     assert!(per_thread.iter().all(|&n| n > 0), "every thread got work: {per_thread:?}");
     let mut r = client(port);
-    let size: i64 = redis::cmd("DBSIZE").query(&mut r).expect("dbsize");
-    assert_eq!(size, 0, "nothing left behind");
+    assert_eq!(support::ctx::job_keys(&mut r), Vec::<String>::new(), "nothing left behind");
     eprintln!("{dialect}: {JOBS} jobs over {THREADS} threads: {per_thread:?}");
 }
 

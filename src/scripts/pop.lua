@@ -18,7 +18,8 @@
 -- then, with KEYS[4]: the metrics tally (src/metrics.rs): a TTL in seconds, and for each minute
 --          key KEYS[5..] in order a count c followed by c field/increment pairs; each pair is
 --          added (HINCRBY) to that minute's hash and to the totals, and the minute's hash expires
---          TTL seconds after this write
+--          TTL seconds after this write. pcall: a user whose ACL lacks HINCRBY/EXPIRE (a rule
+--          written before metrics existed) still pops; only the metrics are missing
 -- Returns  {raw, reserved, spliced} when a job was taken: the popped bytes, the member written to
 --          KEYS[3], and 1 if its attempts were bumped by splicing, 0 if it equals raw because raw
 --          does not end in "attempts":N} (the caller may then fix the copy up).
@@ -37,11 +38,11 @@ if KEYS[4] then
     local count = tonumber(ARGV[i])
     i = i + 1
     for _ = 1, count do
-      redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1])
-      redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
+      redis.pcall('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1])
+      redis.pcall('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
       i = i + 2
     end
-    redis.call('EXPIRE', KEYS[k], ttl)
+    redis.pcall('EXPIRE', KEYS[k], ttl)
   end
 end
 local batch = tonumber(ARGV[3])

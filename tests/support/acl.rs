@@ -6,7 +6,8 @@ use super::redis_server::client;
 /// carries exactly this line).
 pub const RULE: &str = "ACL SETUSER queue reset on >CHANGE-ME ~queues:* ~{queues:* \
                         +ping +select +rpush +zadd +zrem +llen +zcard +evalsha +script|load \
-                        +lpop +zrange +zrangebyscore +zscore +blmove +brpoplpush +wait +cluster|slots +asking";
+                        +lpop +zrange +zrangebyscore +zscore +blmove +brpoplpush +wait +cluster|slots +asking \
+                        +hincrby +expire +hset +hdel +del +zremrangebyscore";
 
 /// Creates the user `queue` with [`RULE`] and `password` on the server at `port`.
 pub fn setuser(port: u16, password: &str) {

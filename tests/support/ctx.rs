@@ -31,3 +31,18 @@ pub fn ctx(dialect: Dialect) -> (RedisQueue, redis::Connection) {
     let port = shared().port();
     (queue_on(port, QueueOptions::new(dialect)), client(port))
 }
+
+/// Every key of the server's current database that holds jobs (what `DBSIZE` counted before
+/// metrics existed): metrics and workers-registry keys are left out.
+pub fn job_keys(r: &mut redis::Connection) -> Vec<String> {
+    use think_queue_native::{KeyKind, QueueKeys};
+    let all: Vec<String> = redis::cmd("KEYS").arg("*").query(r).expect("keys");
+    all.into_iter()
+        .filter(|k| {
+            !matches!(
+                QueueKeys::parse(k.as_bytes()).map(|p| p.kind),
+                Some(KeyKind::Metrics | KeyKind::Workers | KeyKind::Worker)
+            )
+        })
+        .collect()
+}
