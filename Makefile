@@ -56,7 +56,7 @@ bench: deps
 # Everything: clippy (-D warnings, core, extension, FFI library), Rust tests (unit, integration against
 # a real redis-server, doc tests, the scale suite), the PHPUnit suites on the extension and on the FFI
 # library in this PHP (8.2), then the same suites in Debian 11 (PHP 7.4) and 13 (PHP 8.4) roots.
-test: deps lint test-rust stubs-check test-php test-matrix
+test: deps lint test-rust stubs-check test-php test-dashboard test-matrix
 
 test-rust:
 	@./scripts/test-rust.sh
@@ -68,6 +68,12 @@ test-scale: deps
 
 test-php: ext ffi
 	@./scripts/test-php.sh
+
+# The dashboard in a real browser (chromium + chromium-driver + selenium from Debian), with PHP
+# and Rust workers, promtool on /metrics. About a minute.
+.PHONY: test-dashboard
+test-dashboard: ext
+	@./scripts/test-dashboard.sh
 
 # The PHP suites in Debian 11 (PHP 7.4: FFI) and Debian 13 (PHP 8.4: extension and FFI) roots, built
 # and cached by scripts/userland.sh (docs/userlands.md); about 4 minutes warm, 10-15 cold.

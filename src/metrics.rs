@@ -372,7 +372,14 @@ mod tests {
     fn a_tally_reads_back_as_recorded() {
         let mut r = Recorder::default();
         let now = 1_800_000_000;
-        r.record("q", "app\\job\\A", Outcome::Processed, Duration::from_millis(30), Some(Duration::from_secs(2)), now);
+        r.record(
+            "q",
+            "app\\job\\A",
+            Outcome::Processed,
+            Duration::from_millis(30),
+            Some(Duration::from_secs(2)),
+            now,
+        );
         r.record("q", "app\\job\\A", Outcome::Processed, Duration::from_millis(40), None, now);
         r.record("q", "app\\job\\A", Outcome::Processed, Duration::from_millis(7), None, now);
         r.recount("q", "app\\job\\A", Outcome::Processed, Outcome::Failed, now);

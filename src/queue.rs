@@ -11,10 +11,10 @@ use crate::config::{ConnectionOptions, QueueOptions};
 use crate::dialect::{resolve_queue_name, Dialect, QueueKeys};
 use crate::error::{Error, Result};
 use crate::id::new_job_id_at;
-use crate::metrics::{Outcome, Recorder};
-use crate::registry::Beacon;
 use crate::job::ReservedJob;
+use crate::metrics::{Outcome, Recorder};
 use crate::payload::{self, NewJob};
+use crate::registry::Beacon;
 use crate::scripts;
 
 /// When a delayed job becomes due.
@@ -525,10 +525,7 @@ impl RedisQueue {
                     pipe.cmd("HINCRBY").arg(&minute_key).arg(field).arg(*by).ignore();
                     pipe.cmd("HINCRBY").arg(&keys.metrics).arg(field).arg(*by).ignore();
                 }
-                pipe.cmd("EXPIRE")
-                    .arg(&minute_key)
-                    .arg(crate::metrics::RETENTION_SECS)
-                    .ignore();
+                pipe.cmd("EXPIRE").arg(&minute_key).arg(crate::metrics::RETENTION_SECS).ignore();
             }
             if let Err(e) = self.conn.run_write(&keys.metrics, |c| pipe.query::<()>(c)) {
                 self.put_back_tally(&queue, Some(tally));

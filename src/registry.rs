@@ -180,9 +180,13 @@ fn hostname() -> String {
     }
 }
 
+/// The client name of a heartbeat connection (`CLIENT LIST` shows it).
+pub const CLIENT_NAME: &str = "tqn-registry";
+
 fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, me: Identity) -> Option<JoinHandle<()>> {
     // heartbeats need no WAIT: one lost in a failover is made again at the next beat
     opts.wait = None;
+    let named = opts.cluster.is_empty();
     std::thread::Builder::new()
         .name("tqn-registry".into())
         .spawn(move || {
@@ -203,19 +207,24 @@ fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, me: Identity) -> Opti
                     let _ = leave(&mut conn, &me, &queues);
                     return;
                 }
-                let _ = beat(&mut conn, &me, &queues, current.as_ref(), done);
+                let _ = beat(&mut conn, &me, &queues, current.as_ref(), done, named);
             }
         })
         .ok()
 }
 
-fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(String, i64)>, done: u64) -> crate::Result<()> {
+fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(String, i64)>, done: u64, named: bool) -> crate::Result<()> {
     let now = unix_now();
     let all = queues.join(",");
     for q in queues {
         let keys = me.dialect.keys(q);
         let key = keys.worker(&me.id);
         let mut pipe = redis::pipe();
+        if named {
+            // named on every beat (a reconnect forgets it), in the same round trip; not on a
+            // cluster, where a keyless command has no node to go to
+            pipe.cmd("CLIENT").arg("SETNAME").arg(CLIENT_NAME).ignore();
+        }
         let hset = pipe
             .cmd("HSET")
             .arg(&key)
@@ -268,9 +277,84 @@ fn leave(conn: &mut Conn, me: &Identity, queues: &[String]) -> crate::Result<()>
     Ok(())
 }
 
+/// One worker as its registry hash describes it (see the module docs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WorkerInfo {
+    /// `<host>-<pid>-<4 letters>`
+    pub id: String,
+    /// the machine's name
+    pub host: String,
+    /// the worker's process id
+    pub pid: u32,
+    /// the queues it pops from (those it has popped so far)
+    pub queues: Vec<String>,
+    /// unix second it started
+    pub started: i64,
+    /// unix second of its last beat
+    pub beat: i64,
+    /// jobs it finished (deleted, released, buried)
+    pub done: u64,
+    /// its reservation time (`None`: reservations never expire)
+    pub retry_after: Option<i64>,
+    /// the job it runs now, if any
+    pub job: Option<String>,
+    /// unix second that job started
+    pub since: Option<i64>,
+}
+
+impl WorkerInfo {
+    /// Reads a worker hash (`HGETALL <ready>:worker:<id>`); missing or unreadable fields stay empty.
+    pub fn from_hash(fields: &[(String, String)]) -> WorkerInfo {
+        let mut w = WorkerInfo::default();
+        for (k, v) in fields {
+            match k.as_str() {
+                "id" => w.id = v.clone(),
+                "host" => w.host = v.clone(),
+                "pid" => w.pid = v.parse().unwrap_or(0),
+                "queues" => w.queues = v.split(',').filter(|q| !q.is_empty()).map(str::to_owned).collect(),
+                "started" => w.started = v.parse().unwrap_or(0),
+                "beat" => w.beat = v.parse().unwrap_or(0),
+                "done" => w.done = v.parse().unwrap_or(0),
+                "retry_after" => w.retry_after = v.parse().ok(),
+                "job" => w.job = Some(v.clone()),
+                "since" => w.since = v.parse().ok(),
+                _ => {}
+            }
+        }
+        w
+    }
+
+    /// Whether its current job has run longer than `retry_after`: the reservation expired, so
+    /// (without leases) the job has been or will be handed to another worker too.
+    pub fn overran(&self, now: i64) -> bool {
+        match (self.since, self.retry_after) {
+            (Some(since), Some(limit)) => self.job.is_some() && now - since > limit,
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_hashes_read_back() {
+        let f = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let w = WorkerInfo::from_hash(&[
+            f("id", "h-1-abcd"),
+            f("pid", "1"),
+            f("queues", "a,b"),
+            f("retry_after", "60"),
+            f("job", "J"),
+            f("since", "100"),
+            f("done", "x"),
+        ]);
+        assert_eq!((w.pid, w.queues.len(), w.done), (1, 2, 0));
+        assert!(!w.overran(160) && w.overran(161));
+        assert!(!WorkerInfo { job: None, ..w.clone() }.overran(1000));
+        assert!(!WorkerInfo { retry_after: None, ..w }.overran(1000));
+    }
 
     #[test]
     fn hostnames_are_safe_in_ids() {

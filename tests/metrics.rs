@@ -42,7 +42,10 @@ fn outcomes_run_and_wait_times_land_in_the_minute_and_the_totals() {
         q.push(&job("app\\job\\B"), Some(&name)).expect("push");
         q.push(&job("app\\job\\B"), Some(&name)).expect("push");
         // a stock producer's payload: a random id, so no wait time is known
-        let stock = format!(r#"{{"job":"app\\job\\C","data":1,"id":"{}","attempts":1}}"#, think_queue_native::new_job_id());
+        let stock = format!(
+            r#"{{"job":"app\\job\\C","data":1,"id":"{}","attempts":1}}"#,
+            think_queue_native::new_job_id()
+        );
         q.push_raw(stock.as_bytes(), Some(&name)).expect("push_raw");
 
         let a1 = q.pop(Some(&name)).expect("pop").expect("job");
@@ -137,7 +140,12 @@ fn metrics_and_registry_keys_share_the_queues_hash_slot() {
         let k = dialect.keys(name);
         let tag = hash_tag(&k.ready);
         assert!(tag.is_some());
-        for key in [k.metrics.clone(), k.metrics_minute(29_000_000), k.workers.clone(), k.worker("h-1-abcd")] {
+        for key in [
+            k.metrics.clone(),
+            k.metrics_minute(29_000_000),
+            k.workers.clone(),
+            k.worker("h-1-abcd"),
+        ] {
             assert_eq!(hash_tag(&key), tag, "{key}");
             let parsed = QueueKeys::parse(key.as_bytes()).expect("parses");
             assert_eq!((parsed.dialect, parsed.queue.as_str()), (dialect, name));
@@ -162,9 +170,8 @@ fn a_worker_announces_itself_beats_while_a_job_runs_and_leaves() {
     q.push(&job("app\\job\\Slow"), Some(&name)).expect("push");
     let started = unix_now();
     let j = q.pop(Some(&name)).expect("pop").expect("job");
-    let members = |r: &mut redis::Connection| -> Vec<String> {
-        redis::cmd("ZRANGE").arg(&keys.workers).arg(0).arg(-1).query(r).expect("zrange")
-    };
+    let members =
+        |r: &mut redis::Connection| -> Vec<String> { redis::cmd("ZRANGE").arg(&keys.workers).arg(0).arg(-1).query(r).expect("zrange") };
     wait_for("the worker to announce itself", || members(&mut r).len() == 1);
     let id = members(&mut r).remove(0);
     assert!(id.contains(&format!("-{}-", std::process::id())), "{id}");
@@ -206,7 +213,8 @@ fn delayed_jobs_wait_from_their_due_time() {
     let name = unique_queue("metrics_delayed");
     let keys = q.keys(Some(&name));
     // due one second ago: the wait counts from then, not from the push
-    q.later(think_queue_native::Delay::Seconds(-1), &job("D"), Some(&name)).expect("later");
+    q.later(think_queue_native::Delay::Seconds(-1), &job("D"), Some(&name))
+        .expect("later");
     let j = q.pop(Some(&name)).expect("pop").expect("job");
     let waited = j.waited().expect("a native delayed job has a wait");
     assert!(waited >= Duration::from_millis(0) && waited < Duration::from_secs(3), "{waited:?}");

@@ -82,7 +82,7 @@ namespace tqn\demo {
                 'queue'      => 'default',
                 'host'       => getenv('REDIS_HOST') ?: '127.0.0.1',
                 'port'       => $port,
-                'password'   => '',
+                'password'   => getenv('REDIS_PASSWORD') ?: '',
                 'select'     => 0,
                 'timeout'    => 0,
                 'persistent' => false,

@@ -275,7 +275,8 @@ trait ConnectionCases
                     $probe->connect('127.0.0.1', TQN_REDIS_PORT, 2.0);
                     $conns = 0;
                     foreach (explode("\n", trim((string) $probe->rawCommand('CLIENT', 'LIST'))) as $line) {
-                        $conns += (int) (strpos($line, " db=$db ") !== false);
+                        // the workers-registry heartbeats (one per process) are not the connector's
+                        $conns += (int) (strpos($line, " db=$db ") !== false && strpos($line, ' name=tqn-registry ') === false);
                     }
 
                     return ['ok' => $ok, 'why' => $why, 'conns' => $conns];

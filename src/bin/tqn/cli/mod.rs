@@ -27,6 +27,7 @@ macro_rules! out {
     }};
 }
 
+pub mod dashboard;
 pub mod inspect;
 pub mod ops;
 pub mod settings;
@@ -51,6 +52,12 @@ impl From<think_queue_native::Error> for CliError {
 impl From<redis::RedisError> for CliError {
     fn from(e: redis::RedisError) -> Self {
         CliError(format!("Redis: {e}"))
+    }
+}
+
+impl From<redis::ParsingError> for CliError {
+    fn from(e: redis::ParsingError) -> Self {
+        CliError(format!("Redis reply: {e}"))
     }
 }
 
@@ -257,6 +264,29 @@ pub enum Command {
         /// Only these queues (default: every queue found).
         queues: Vec<String>,
     },
+    /// Serves a live web dashboard (the page at /, a JSON API under /api/) and Prometheus metrics
+    /// (/metrics) for the queues, until interrupted.
+    ///
+    /// The numbers come from Redis: queue sizes, and the metrics and workers registry native workers
+    /// write (see docs/dashboard.md). Reads never write to Redis; actions (retry or delete a dead
+    /// job, retry dead jobs by filter, purge, migrate) are POSTs that the page confirms first and that
+    /// are appended to the audit log.
+    Dashboard {
+        /// Only these queues (default: every queue found, rediscovered every 10 s).
+        queues: Vec<String>,
+        /// Address and port to listen on; anything but a loopback address needs --token.
+        #[arg(long, default_value_t = dashboard::default_listen(), value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// A secret (16+ characters) every request must carry (Authorization: Bearer, or open /?token=... once).
+        #[arg(long, env = "TQN_DASHBOARD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Refuse every action: a view only.
+        #[arg(long)]
+        read_only: bool,
+        /// File the actions are appended to (JSON lines), besides stderr.
+        #[arg(long, default_value = "tqn-dashboard-audit.log", value_name = "FILE")]
+        audit_log: PathBuf,
+    },
 }
 
 /// Runs the command line; returns the exit status.
@@ -292,6 +322,22 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Purge { queue, yes, dead } => ops::purge(&ctx, &queue, yes, dead),
         Command::Migrate { queues } => ops::migrate(&ctx, &queues),
         Command::Config => settings::show(&ctx),
+        Command::Dashboard {
+            queues,
+            listen,
+            token,
+            read_only,
+            audit_log,
+        } => dashboard::run(
+            ctx,
+            dashboard::Options {
+                listen,
+                token: token.filter(|t| !t.is_empty()),
+                read_only,
+                audit_log,
+                queues,
+            },
+        ),
     }
 }
 
