@@ -44,19 +44,13 @@ started=$(date +%s.%N)
 
 # ------------------------------------------------------------------------------ processes we own
 
-# PIDs of every process this script started and has not seen end. Only these are ever signalled,
-# and only after checking that the PID is still our child (a PID is reused once bash reaps it).
+# PIDs of every PHP process this script started and has not seen end (the redis-servers are
+# scripts/lib.sh's: tqn_redis_start / tqn_redis_stop). Only these are ever signalled, and only after
+# checking that the PID is still our child (a PID is reused once bash reaps it).
 declare -A OURS=()
 
-ours() { # pid -> is it alive and our child?
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "$(echo "$stat" | cut -d' ' -f2)" = "$$" ]
-}
-
 signal() { # SIG pid
-  if [ -n "${OURS[$2]:-}" ] && ours "$2"; then kill "-$1" "$2" 2>/dev/null || true; fi
+  if [ -n "${OURS[$2]:-}" ] && tqn_our_child "$2"; then kill "-$1" "$2" 2>/dev/null || true; fi
 }
 
 reap() { # pid: wait for it (after it ended or was signalled); prints nothing, returns its status
@@ -75,24 +69,23 @@ spawn() { # logname cmd...
   OURS[$LAST]=1
 }
 
-alive() { [ -n "${OURS[$1]:-}" ] && ours "$1"; }
+alive() { [ -n "${OURS[$1]:-}" ] && tqn_our_child "$1"; }
 
-stop_all() { # SIGKILL every process we own except the redis servers
+stop_all() { # SIGKILL every PHP process we own (not the redis servers)
   local p
   for p in "${!OURS[@]}"; do
-    case " ${REDIS_PIDS[*]:-} " in *" $p "*) continue ;; esac
     signal KILL "$p"
     reap "$p" || true
   done
 }
 
-declare -a REDIS_PIDS=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   local p
   for p in "${!OURS[@]}"; do signal KILL "$p"; done
   for p in "${!OURS[@]}"; do wait "$p" 2>/dev/null || true; done
+  tqn_redis_stop_all
   if [ -n "$tmp" ]; then
     if [ "${CHAOS_KEEP:-0}" = 1 ]; then echo "chaos: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
   fi
@@ -115,41 +108,27 @@ flt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; } # a < b ?
 
 # ----------------------------------------------------------------------------------------- redis
 
-# start_redis port dir [args...]: a redis-server of ours on 127.0.0.1:port; sets REDIS_PID
+# The servers are scripts/lib.sh's (tqn_redis_start): children of this shell, stopped by PID, also
+# by cleanup. Each works in its dir (its AOF, its log redis.log), which a restart reuses.
+
+# start_redis port dir [args...]: a redis-server on 127.0.0.1:port again (after stop_redis); sets REDIS_PID
 start_redis() {
   local port=$1 dir=$2
   shift 2
-  mkdir -p "$dir"
-  spawn "redis-$port" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize no \
-    --protected-mode no --save '' "$@"
-  REDIS_PID=$LAST
-  REDIS_PIDS+=("$LAST")
-  local i
-  for i in $(seq 1 100); do
-    if tqn_redis_ping "$port"; then return 0; fi
-    alive "$REDIS_PID" || break
-    sleep 0.05
-  done
-  signal KILL "$REDIS_PID"; reap "$REDIS_PID" || true
-  return 1
+  tqn_redis_start --port "$port" --dir "$dir" -- "$@" || return 1
+  REDIS_PID=$TQN_REDIS_PID
 }
 
 stop_redis() { # SIG pid
-  signal "$1" "$2"
-  reap "$2" || true
+  tqn_redis_stop "$2" "$1"
 }
 
-# a new server on a free loopback port: sets PORT (tries random ports until one binds)
-new_redis() { # dir [args...]
-  local dir=$1 try
+# new_redis dir [args...]: a new server on a free loopback port: sets PORT and REDIS_PID
+new_redis() {
+  local dir=$1
   shift
-  for try in $(seq 1 20); do
-    PORT=$((20000 + RANDOM % 40000))
-    if start_redis "$PORT" "$dir" "$@"; then return 0; fi
-  done
-  echo "chaos: could not start a redis-server; log:" >&2
-  cat "$tmp"/logs/redis-*.log >&2 || true
-  exit 2
+  tqn_redis_start --dir "$dir" -- "$@" || exit 2
+  PORT=$TQN_REDIS_PORT REDIS_PID=$TQN_REDIS_PID
 }
 
 rcli() { redis-cli -p "$CHAOS_PORT" "$@"; }

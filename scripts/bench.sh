@@ -34,9 +34,10 @@ else
 fi
 mkdir -p target/bench "$out_dir"
 
-source scripts/redis-private.sh
-echo "== private redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $_tqn_redis_pid); results: $results" >&2
-export REDIS_PORT REDIS_URL BENCH_EXT="$ext" BENCH_REDIS_PID="$_tqn_redis_pid"
+source scripts/lib.sh
+tqn_redis_private
+echo "== private redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $TQN_REDIS_PID); results: $results" >&2
+export BENCH_EXT="$ext" BENCH_REDIS_PID="$TQN_REDIS_PID"
 
 status=0
 "$PY" bench/run.py "$results" || status=$?

@@ -16,8 +16,9 @@ else
   cargo build --release --lib
   ext="$PWD/target/release/libthink_queue_native.so"
 fi
-source scripts/redis-private.sh
-echo "== private redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $_tqn_redis_pid)"
+source scripts/lib.sh
+tqn_redis_private
+echo "== private redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $TQN_REDIS_PID)"
 ./target/release/examples/demo "$REDIS_URL"
 export REDIS_PORT DEMO_REQUIRE_NATIVE=1
 for gen in v1 v3; do

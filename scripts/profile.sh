@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ext=$(./scripts/build-ext.sh)
-source scripts/redis-private.sh
+source scripts/lib.sh
+tqn_redis_private
 echo "== private redis-server on 127.0.0.1:$REDIS_PORT; redis-benchmark -c 1 PING for reference:"
 redis-benchmark -p "$REDIS_PORT" -c 1 -n 50000 -t ping_mbulk -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second' | sed 's/^/   /'
 php -d extension="$ext" bench/php/profile.php "$REDIS_PORT" "${PROFILE_JOBS:-20000}"
