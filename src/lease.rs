@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::clock::unix_now;
 use crate::config::ConnectionOptions;
-use crate::conn::Conn;
+use crate::connection::Conn;
 
 struct State {
     /// (reserved ZSET key, member)

@@ -69,14 +69,13 @@
 pub mod adapter;
 mod clock;
 mod config;
-mod conn;
+mod connection;
 mod dialect;
 mod error;
 mod id;
 mod job;
 mod json;
 mod lease;
-mod link;
 pub mod metrics;
 mod payload;
 mod php_value;
@@ -111,8 +110,7 @@ pub use worker::{
 /// they can, but not a stable API (it changes with those tools). A Rust service needs none of it.
 pub mod unstable {
     pub use crate::config::options_summary;
-    pub use crate::conn::DetachedConnection;
-    pub use crate::link::RedisConnection;
+    pub use crate::connection::{DetachedConnection, RedisConnection};
     pub use crate::payload::{payload_id, set_attempts, splice_attempts, trailing_attempts};
     pub use crate::scripts::script_source;
 }

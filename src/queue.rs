@@ -74,7 +74,7 @@ impl QueueSize {
 ///
 /// Not `Sync`: give each thread its own `RedisQueue` (they may share queues in Redis freely).
 pub struct RedisQueue {
-    conn: crate::conn::Conn,
+    conn: crate::connection::Conn,
     opts: QueueOptions,
     clock: fn() -> i64,
     /// BLMOVE (Redis >= 6.2) answered; false after an "unknown command" reply
@@ -132,7 +132,7 @@ impl RedisQueue {
             _ => None,
         };
         let (opts_metrics, dialect, retry_after) = (opts.metrics, opts.dialect, opts.retry_after);
-        let conn = crate::conn::Conn::new(conn)?;
+        let conn = crate::connection::Conn::new(conn)?;
         // on a cluster, a 1.x default queue without a hash tag is refused now (see Conn::check_key)
         conn.check_key(&opts.dialect.keys(&opts.default_queue).ready)?;
         Ok(RedisQueue {
@@ -182,14 +182,14 @@ impl RedisQueue {
     /// Takes the open connection out of this queue (which is left disconnected; its next
     /// operation would open a new one), for a connection pool. `None` when not connected or
     /// when the connection belongs to the parent of this forked process.
-    pub fn detach_connection(&mut self) -> Option<crate::conn::DetachedConnection> {
+    pub fn detach_connection(&mut self) -> Option<crate::connection::DetachedConnection> {
         self.conn.detach()
     }
 
     /// Uses `conn` from now on, if it was opened with options equal to this queue's
     /// [`connection_options`](Self::connection_options), by this process, and this queue holds no
     /// connection. Otherwise returns it unchanged (the caller keeps or drops it).
-    pub fn attach_connection(&mut self, conn: crate::conn::DetachedConnection) -> Option<crate::conn::DetachedConnection> {
+    pub fn attach_connection(&mut self, conn: crate::connection::DetachedConnection) -> Option<crate::connection::DetachedConnection> {
         self.conn.attach(conn)
     }
 

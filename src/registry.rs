@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use crate::clock::unix_now;
 use crate::config::ConnectionOptions;
-use crate::conn::Conn;
+use crate::connection::Conn;
 use crate::dialect::Dialect;
 
 /// How often a worker beats.

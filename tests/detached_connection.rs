@@ -102,3 +102,10 @@ fn not_connected_detaches_nothing() {
     assert!(!q.is_connected());
     assert!(q.detach_connection().is_none());
 }
+
+#[test]
+fn queues_and_detached_connections_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<RedisQueue>();
+    send::<DetachedConnection>();
+}

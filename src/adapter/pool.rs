@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 
-use crate::conn::DetachedConnection;
+use crate::connection::DetachedConnection;
 use crate::ConnectionOptions;
 
 /// Idle connections kept per configuration; more are closed when given back.

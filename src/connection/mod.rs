@@ -1,17 +1,34 @@
-//! One Redis connection with think-queue's connect sequence (connect, AUTH, SELECT), error
-//! translation, one reconnect on a dropped connection, and fork safety; whatever the deployment
-//! ([`RedisConnection`]: one Redis, the sentinels' primary, a cluster), with the cluster key
-//! check for think-queue 1.x queues, re-resolution of the primary after a failover (`READONLY`),
-//! and `WAIT` for replicas when configured.
+//! The connection layer: everything between a queue operation and the Redis it talks to.
+//!
+//! - this file: [`Conn`], one queue's lazily (re)connected connection: think-queue's connect
+//!   sequence (connect, AUTH, SELECT), one reconnect on a dropped connection with backoff
+//!   between failed attempts, fork safety, the cluster key check for think-queue 1.x queues,
+//!   re-resolution of the primary after a failover (`READONLY`), and `WAIT` for replicas when
+//!   configured; and [`DetachedConnection`], an open connection between two queues (the pool).
+//! - `link`: [`RedisConnection`], the connection whatever the deployment (one node over TCP or
+//!   TLS, the sentinels' primary, a Redis Cluster), a [`redis::ConnectionLike`].
+//! - `node`: connecting to one node; `sentinel`: finding the primary through the sentinels;
+//!   `cluster`: the cluster client and its pipelines.
+//! - `errors`: redis-rs errors as the crate's [`Error`] (a leaf: no other module of this layer).
+//!
+//! It builds on the options ([`crate::config`]), the error type and the key rules
+//! ([`crate::dialect`]); queue, lease and worker code build on it, never the other way round.
 #![forbid(unsafe_code)]
+
+mod cluster;
+mod errors;
+mod link;
+mod node;
+mod sentinel;
 
 use std::time::{Duration, Instant};
 
-use redis::{ErrorKind, RedisError, ServerErrorKind};
+use redis::RedisError;
 
 use crate::config::ConnectionOptions;
 use crate::error::{Error, Result};
-use crate::link::RedisConnection;
+use errors::{is_broken, is_readonly, translate};
+pub use link::RedisConnection;
 
 /// An open Redis connection taken out of a [`RedisQueue`](crate::RedisQueue) with
 /// [`detach_connection`](crate::RedisQueue::detach_connection), to be put into another queue
@@ -295,64 +312,6 @@ impl Conn {
     }
 }
 
-/// A redis-rs error as ours: `addr` names the server (never with the password).
-pub(crate) fn translate(e: RedisError, key: &str, addr: &str, opts: &ConnectionOptions) -> Error {
-    let addr = addr.to_owned();
-    let detail = describe(&e, opts);
-    match e.kind() {
-        ErrorKind::AuthenticationFailed => Error::Auth { addr, detail },
-        ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::Extension
-            if matches!(e.code(), Some("NOAUTH") | Some("WRONGPASS")) || detail.contains("NOAUTH") || detail.contains("WRONGPASS") =>
-        {
-            Error::Auth { addr, detail }
-        }
-        ErrorKind::InvalidClientConfig => Error::Config(detail),
-        _ if is_broken(&e) || e.is_timeout() => Error::Connection { addr, detail },
-        _ if is_readonly(&e) || e.code() == Some("MASTERDOWN") || e.code() == Some("CLUSTERDOWN") => Error::Connection { addr, detail },
-        _ => Error::Redis {
-            key: key.to_owned(),
-            detail,
-        },
-    }
-}
-
-fn is_broken(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_unrecoverable_error()
-}
-
-/// `READONLY You can't write against a read only replica`: the node was demoted.
-fn is_readonly(e: &RedisError) -> bool {
-    e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly) || e.code() == Some("READONLY")
-}
-
-/// `text` with the configured passwords (data and sentinel) replaced.
-pub(crate) fn redact(text: &str, opts: &ConnectionOptions) -> String {
-    let mut s = text.to_owned();
-    let sentinel = opts.sentinel.as_ref().and_then(|s| s.password.as_deref());
-    for p in [opts.password.as_deref(), sentinel].into_iter().flatten().filter(|p| p.len() >= 3) {
-        s = s.replace(p, "<redacted>");
-    }
-    s
-}
-
-/// A readable message without the password.
-fn describe(e: &RedisError, opts: &ConnectionOptions) -> String {
-    let mut s = if e.is_timeout() {
-        match opts.read_timeout_duration() {
-            Some(t) => format!("timed out (read_timeout {:.3}s): {e}", t.as_secs_f64()),
-            None => format!("timed out: {e}"),
-        }
-    } else {
-        e.to_string()
-    };
-    // "Resource temporarily unavailable (os error 11)" is what a read timeout looks like on Linux
-    // (EAGAIN; not "(os error 111)", a refused connection)
-    if !e.is_timeout() && s.contains("(os error 11)") {
-        s = format!("read timed out ({})", s);
-    }
-    redact(&s, opts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,20 +321,6 @@ mod tests {
         let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_millis() as u64).collect();
         assert_eq!(waits, vec![50, 100, 200, 400, 800, 1000, 1000, 1000]);
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
-    }
-
-    fn io(code: i32) -> RedisError {
-        RedisError::from(std::io::Error::from_raw_os_error(code))
-    }
-
-    #[test]
-    fn describe_names_read_timeouts_only() {
-        let opts = ConnectionOptions::default();
-        let eagain = describe(&io(11), &opts);
-        assert!(eagain.contains("timed out") && !eagain.contains("timed out (timed out"), "{eagain}");
-        // ECONNREFUSED is not a timeout
-        let refused = describe(&io(111), &opts);
-        assert!(!refused.contains("timed out") && refused.contains("os error 111"), "{refused}");
     }
 
     #[test]
@@ -395,15 +340,5 @@ mod tests {
         assert!(err.as_ref().is_some_and(Error::is_connection), "{err:?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         drop(listener);
-    }
-
-    #[test]
-    fn describe_hides_the_password() {
-        let opts = ConnectionOptions {
-            password: Some("hunter2".into()),
-            ..Default::default()
-        };
-        let e = RedisError::from((ErrorKind::AuthenticationFailed, "bad", "hunter2 rejected".to_owned()));
-        assert!(!describe(&e, &opts).contains("hunter2"));
     }
 }
