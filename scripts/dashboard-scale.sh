@@ -7,7 +7,8 @@
 # blocked it. Not part of make test (about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/redis-private.sh
+source scripts/lib.sh
+tqn_redis_private
 cargo build --quiet --release --bin tqn
 tqn=target/release/tqn
 echo "filling 100 queues with 10,000 jobs each ..."
@@ -47,7 +48,7 @@ redis-cli -p "$REDIS_PORT" CONFIG SET slowlog-log-slower-than 1000 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$tqn" --url "$REDIS_URL" dashboard --listen "127.0.0.1:$port" --audit-log /dev/null 2>/dev/null &
 dash=$!
-trap 'kill $dash 2>/dev/null || true; _tqn_redis_stop' EXIT
+trap 'kill $dash 2>/dev/null || true; tqn_redis_stop_all' EXIT
 python3 - "$port" "$REDIS_PORT" <<'PY'
 import json, statistics, subprocess, sys, time, urllib.request
 port, rport = sys.argv[1], sys.argv[2]
