@@ -397,6 +397,27 @@ def report(res, out_dir, results_path):
                 + (": the machine was busy during some rounds; read the medians as indicative." if x > 1.5 else "."))
         add("")
 
+    # metrics cost: the same sides with metrics off, in the same rounds
+    mrows = []
+    for gen in ("v1", "v3"):
+        for op in ("pop", "worker"):
+            for side in ("native", "rust"):
+                off = res.stat(gen, op, side + "_nometrics")
+                on = res.stat(gen, op, side)
+                if off and on:
+                    mrows.append((GEN_SHORT[gen], OP_LABEL[op], SIDE_LABEL[side], cell(off), cell(on),
+                                  ratio_cell(res.ratio(gen, op, side, base=side + "_nometrics"))))
+    if mrows:
+        add("## The cost of metrics")
+        add("")
+        add(md_table(["gen", "operation", "side", "metrics off jobs/s", "metrics on (default) jobs/s", "on / off"], mrows,
+                     ["l", "l", "l", "r", "r", "r"]))
+        add("")
+        add("Metrics on (the default) record each job's outcome, run time and wait time in the worker's memory and send "
+            "them with a pop at most once a second; the workers registry's heartbeat thread beats every 5 s. Metrics off: "
+            "`'metrics' => false` / `QueueOptions::metrics = false`. Both columns ran in the same rounds, back to back.")
+        add("")
+
     # monitor
     if res.monitor:
         add("## Commands on the wire (MONITOR, 3 jobs per operation, this run)")
@@ -549,6 +570,13 @@ def summary(res, tg):
             print(f"    {OP_LABEL[op]:<28} {fmt_rate(b and b['median']):>12} {fmt_rate(n and n['median']):>12} "
                   f"{(fmt_rate(f['median']) if f else '-'):>12} {fmt_rate(r and r['median']):>12} {fmt_ratio(ra and ra['median']):>12} "
                   f"{(fmt_ratio(rf['median']) if rf else '-'):>11} {rts:>16}")
+    for gen in ("v1", "v3"):
+        for op in ("pop", "worker"):
+            for side in ("native", "rust"):
+                rm = res.ratio(gen, op, side, base=side + "_nometrics")
+                if rm:
+                    print(f"  metrics cost {GEN_SHORT[gen]} {OP_SHORT[op]:<10} {side:<7} on/off {fmt_ratio(rm['median'])} "
+                          f"[{fmt_ratio(rm['min'])}-{fmt_ratio(rm['max'])}]")
     for gen in ("v1", "v3"):
         for s in ("baseline", "baseline_blpop", "native", "rust"):
             p = res.pickup(gen, s)

@@ -42,6 +42,10 @@ OPS = ["push", "later", "bulk", "pop", "worker", "migrate"]
 SIDES = ["baseline", "native", "ffi", "rust"]
 FFI_OPS = ("push", "pop", "worker")   # the FFI bridge column (the shim over libthink_queue_native_ffi.so, no extension)
 RT_OPS = ("pop", "worker")   # operations whose round trips per job are reported: PING measured around each round
+# the metrics-cost columns: the native shim and the Rust API once more with metrics off
+# ('metrics' => false / QueueOptions::metrics), in the same rounds, for these operations
+METRICS_OPS = ("pop", "worker")
+NOMETRICS_SIDES = {"native_nometrics": "native", "rust_nometrics": "rust"}
 
 
 def env_int(name, default):
@@ -127,6 +131,10 @@ class Runner:
         return [self.rust_bin, op, gen, f"url={self.url}"] + [f"{k}={v}" for k, v in kv.items()]
 
     def cmd_for(self, op, side, gen, **kv):
+        if side in NOMETRICS_SIDES:
+            kv.setdefault("queue", f"tqn-bench-{op}-{side}-{kv.get('round', 0)}")
+            side = NOMETRICS_SIDES[side]
+            kv["metrics"] = 0
         return self.rust_cmd(op, gen, **kv) if side == "rust" else self.php_cmd(op, side, gen, **kv)
 
     def run_json(self, cmd, what, timeout=900):
@@ -303,13 +311,14 @@ class Runner:
                     # the round trip drifts with the machine's state (an idle VM wakes up slower than
                     # a busy one): for the round-trips-per-job figures, measure it right around the round
                     rtts = [self.round_rtt(gen, op, r, "before")] if op in RT_OPS else []
-                    for side in SIDES:
+                    for side in SIDES + (list(NOMETRICS_SIDES) if op in METRICS_OPS else []):
                         if side == "ffi" and op not in FFI_OPS:
                             continue
                         self.step += 1
                         self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} ...")
                         res = self.run_json(self.cmd_for(op, side, gen, jobs=n, round=r), f"{gen} {op} {side} round {r}")
                         if res is not None:
+                            res["side"] = side  # the no-metrics runs report their base side
                             self.record(res)
                             self.progress(f"{gen} {op:<7} round {r}/{ROUNDS} {side:<8} {res['jobs_per_s']:>12,.0f} jobs/s")
                     if rtts:
@@ -551,7 +560,7 @@ def main():
     if "monitor" in phases:
         total += len(GENS) * len(OPS) * 2
     if "throughput" in phases:
-        total += len(GENS) * ROUNDS * (len(OPS) * (len(SIDES) - 1) + len(FFI_OPS))
+        total += len(GENS) * ROUNDS * (len(OPS) * (len(SIDES) - 1) + len(FFI_OPS) + len(METRICS_OPS) * len(NOMETRICS_SIDES))
     if "pickup" in phases:
         total += len(GENS) + 5 * ROUNDS
     if "memory" in phases:

@@ -54,11 +54,19 @@ fn fail(msg: String) -> think_queue_native::Error {
 struct Bench {
     conn: ConnectionOptions,
     dialect: Dialect,
+    /// `metrics=0`: queues and workers without metrics (make bench's metrics-cost column)
+    metrics: bool,
 }
 
 impl Bench {
+    fn options(&self) -> QueueOptions {
+        let mut o = QueueOptions::new(self.dialect);
+        o.metrics = self.metrics;
+        o
+    }
+
     fn queue(&self) -> Result<RedisQueue> {
-        RedisQueue::connect(self.conn.clone(), QueueOptions::new(self.dialect))
+        RedisQueue::connect(self.conn.clone(), self.options())
     }
 
     fn clear(&self, q: &mut RedisQueue, queue: &str) -> Result<()> {
@@ -150,7 +158,7 @@ impl Bench {
             "worker" => {
                 self.prefill(&mut q, queue, n, false)?;
                 let t = Instant::now();
-                let stats = Worker::new(self.conn.clone(), QueueOptions::new(self.dialect))
+                let stats = Worker::new(self.conn.clone(), self.options())
                     .queue(queue)
                     .handle(JOB, |_job: &mut think_queue_native::JobContext<'_>| Ok(()))
                     .stop_when_empty(true)
@@ -197,7 +205,7 @@ impl Bench {
         let start = Arc::new(AtomicU64::new(0));
         let (c, s) = (count.clone(), start.clone());
         let t = Instant::now();
-        let stats = Worker::new(self.conn.clone(), QueueOptions::new(self.dialect))
+        let stats = Worker::new(self.conn.clone(), self.options())
             .queue(queue)
             .handle(JOB, move |_job: &mut think_queue_native::JobContext<'_>| {
                 if c.fetch_add(1, Ordering::Relaxed) + 1 == rss_at {
@@ -229,7 +237,7 @@ impl Bench {
     fn pickup(&self, queue: &str, samples: usize, ready: Option<&str>) -> Result<Map<String, Json>> {
         let lat: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::with_capacity(samples)));
         let l = lat.clone();
-        let worker = Worker::new(self.conn.clone(), QueueOptions::new(self.dialect))
+        let worker = Worker::new(self.conn.clone(), self.options())
             .queue(queue)
             .handle(JOB, move |job: &mut think_queue_native::JobContext<'_>| {
                 let now = now_f64();
@@ -309,6 +317,7 @@ fn main() {
         let bench = Bench {
             conn: ConnectionOptions::from_url(&url)?,
             dialect,
+            metrics: get("metrics", "1") != "0",
         };
         let mut out = json!({"bench": "queue", "op": op, "dialect": gen, "side": "rust", "round": round});
         let fields = match op.as_str() {

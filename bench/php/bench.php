@@ -142,6 +142,9 @@ namespace tqn\bench {
                 if (($opts['block_for'] ?? null) !== null) {
                     $extra['block_for'] = (float) $opts['block_for'];
                 }
+                if (($opts['metrics'] ?? null) === '0') {
+                    $extra['metrics'] = false; // make bench's metrics-cost column
+                }
 
                 return new ThinkQueueApp($gen, $host, $port, SHIM_CONNECTOR, $extra);
             case 'baseline':
