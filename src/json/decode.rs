@@ -1,22 +1,15 @@
 //! `json_decode($s, true)` (PHP 8.2, default depth 512).
 //!
-//! The parser is iterative (an explicit stack of open arrays/objects), so
-//! deep input cannot overflow the call stack; nesting is capped at
-//! [`MAX_DECODE_NESTING`] anyway.
+//! A small lexer and a loop over an explicit stack of open arrays/objects, so deep input cannot
+//! overflow the call stack; opening a level beyond [`MAX_DECODE_NESTING`] fails at once anyway.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
-
-use super::value::{index_key, Key, Value};
+use super::value::{ArrayBuilder, Key, Value};
 
 /// Deepest array/object nesting `json_decode($s, true)` accepts with its
 /// default `$depth` of 512 (PHP's parser starts counting at one): opening a
 /// 512th level fails with [`DecodeError::Depth`].
 pub const MAX_DECODE_NESTING: usize = 511;
-
-/// Objects with more keys than this get a hash index for duplicate-key
-/// detection; smaller ones are scanned linearly.
-const INDEX_THRESHOLD: usize = 16;
 
 /// Why input cannot be decoded. Except for the byte offset of syntax errors,
 /// the messages are PHP's `json_last_error_msg()` texts.
@@ -55,343 +48,196 @@ pub enum DecodeError {
 /// # Errors
 ///
 /// The [`DecodeError`] matching PHP's `json_last_error()` for the input
-/// (PHP's "State mismatch" is reported as [`DecodeError::Syntax`]).
+/// (PHP's "State mismatch" is reported as [`DecodeError::Syntax`]). The input
+/// is read front to back and the first problem met is reported, as PHP does.
 pub fn decode(input: &[u8]) -> Result<Value, DecodeError> {
-    let mut lx = Lexer {
-        input,
-        pos: 0,
-        tok_start: 0,
-    };
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut tok = lx.next_token()?;
-    'value: loop {
-        // Parse a value starting with `tok`.
-        let mut val = match tok {
-            Tok::LBracket => {
-                if stack.len() >= MAX_DECODE_NESTING {
+    let mut p = Parser { input, pos: 0, start: 0 };
+    // The open arrays/objects: entries so far, closing byte, key of the value being read.
+    let mut open: Vec<(ArrayBuilder, u8, Option<Key>)> = Vec::new();
+    let mut tok = p.token()?;
+    loop {
+        // A value starts with `tok`.
+        let mut value = match tok {
+            Tok::Scalar(v) => v,
+            Tok::Punct(b @ (b'[' | b'{')) => {
+                if open.len() >= MAX_DECODE_NESTING {
                     return Err(DecodeError::Depth);
                 }
-                match lx.next_token()? {
-                    Tok::RBracket => Value::Array(Vec::new()),
-                    Tok::RBrace => return Err(lx.syntax()),
-                    first => {
-                        stack.push(Frame::List(Vec::new()));
-                        tok = first;
-                        continue 'value;
-                    }
+                let close = if b == b'[' { b']' } else { b'}' };
+                tok = p.token()?;
+                if matches!(tok, Tok::Punct(c) if c == close) {
+                    Value::Array(Vec::new())
+                } else {
+                    let key = if close == b'}' { Some(p.key(&mut tok)?) } else { None };
+                    open.push((ArrayBuilder::default(), close, key));
+                    continue;
                 }
             }
-            Tok::LBrace => {
-                if stack.len() >= MAX_DECODE_NESTING {
-                    return Err(DecodeError::Depth);
-                }
-                match lx.next_token()? {
-                    Tok::RBrace => Value::Array(Vec::new()),
-                    Tok::Str(key) => {
-                        lx.expect_colon()?;
-                        stack.push(Frame::Object(ObjectFrame::new(Key::from_vec(key))));
-                        tok = lx.next_token()?;
-                        continue 'value;
-                    }
-                    _ => return Err(lx.syntax()),
-                }
-            }
-            Tok::Str(s) => Value::Str(s),
-            Tok::Int(i) => Value::Int(i),
-            Tok::Float(f) => Value::Float(f),
-            Tok::True => Value::Bool(true),
-            Tok::False => Value::Bool(false),
-            Tok::Null => Value::Null,
-            Tok::RBrace | Tok::RBracket | Tok::Colon | Tok::Comma | Tok::Eof => return Err(lx.syntax()),
+            _ => return Err(p.syntax()),
         };
-        // `val` is complete: hand it to the enclosing container, closing
-        // containers as long as their end follows.
+        // `value` is complete: store it, and close the arrays/objects that end after it.
         loop {
-            match stack.last_mut() {
-                None => {
-                    return match lx.next_token()? {
-                        Tok::Eof => Ok(val),
-                        _ => Err(lx.syntax()),
-                    };
-                }
-                Some(Frame::List(items)) => {
-                    let key = Key::Int(index_key(items.len()));
-                    items.push((key, val));
-                    match lx.next_token()? {
-                        Tok::Comma => {
-                            tok = lx.next_token()?;
-                            continue 'value;
-                        }
-                        Tok::RBracket => {}
-                        _ => return Err(lx.syntax()),
-                    }
-                }
-                Some(Frame::Object(obj)) => {
-                    obj.insert(val);
-                    match lx.next_token()? {
-                        Tok::Comma => match lx.next_token()? {
-                            Tok::Str(key) => {
-                                lx.expect_colon()?;
-                                obj.pending = Key::from_vec(key);
-                                tok = lx.next_token()?;
-                                continue 'value;
-                            }
-                            _ => return Err(lx.syntax()),
-                        },
-                        Tok::RBrace => {}
-                        _ => return Err(lx.syntax()),
-                    }
-                }
+            let Some((array, close, key)) = open.last_mut() else {
+                return match p.token()? {
+                    Tok::Eof => Ok(value),
+                    _ => Err(p.syntax()),
+                };
+            };
+            match key.take() {
+                Some(key) => array.insert(key, value),
+                None => array.push(value),
             }
-            // The innermost container just closed.
-            val = match stack.pop() {
-                Some(Frame::List(items)) => Value::Array(items),
-                Some(Frame::Object(obj)) => Value::Array(obj.entries),
-                None => return Err(lx.syntax()),
+            match p.token()? {
+                Tok::Punct(b',') => {
+                    tok = p.token()?;
+                    if *close == b'}' {
+                        *key = Some(p.key(&mut tok)?);
+                    }
+                    break;
+                }
+                Tok::Punct(c) if c == *close => {}
+                _ => return Err(p.syntax()),
+            }
+            value = match open.pop() {
+                Some((array, _, _)) => array.into_value(),
+                None => return Err(p.syntax()),
             };
         }
     }
 }
 
-enum Frame {
-    List(Vec<(Key, Value)>),
-    Object(ObjectFrame),
-}
-
-struct ObjectFrame {
-    entries: Vec<(Key, Value)>,
-    /// Key -> position in `entries`, built once the object grows large.
-    index: Option<HashMap<Key, usize>>,
-    /// The key whose value is being parsed.
-    pending: Key,
-}
-
-impl ObjectFrame {
-    fn new(first_key: Key) -> Self {
-        ObjectFrame {
-            entries: Vec::new(),
-            index: None,
-            pending: first_key,
-        }
-    }
-
-    /// PHP `zend_symtable_update`: replace the value of an existing key in
-    /// place, else append.
-    fn insert(&mut self, val: Value) {
-        let key = std::mem::replace(&mut self.pending, Key::Int(0));
-        if let Some(index) = &mut self.index {
-            if let Some(&pos) = index.get(&key) {
-                if let Some(slot) = self.entries.get_mut(pos) {
-                    slot.1 = val;
-                }
-            } else {
-                index.insert(key.clone(), self.entries.len());
-                self.entries.push((key, val));
-            }
-            return;
-        }
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
-            slot.1 = val;
-            return;
-        }
-        self.entries.push((key, val));
-        if self.entries.len() > INDEX_THRESHOLD {
-            let index = self.entries.iter().enumerate().map(|(pos, (k, _))| (k.clone(), pos)).collect();
-            self.index = Some(index);
-        }
-    }
-}
-
-#[derive(Debug, PartialEq)]
 enum Tok {
-    LBrace,
-    RBrace,
-    LBracket,
-    RBracket,
-    Colon,
-    Comma,
-    Str(Vec<u8>),
-    Int(i64),
-    Float(f64),
-    True,
-    False,
-    Null,
+    /// One of `{}[]:,`.
+    Punct(u8),
+    /// A string, number, `true`, `false` or `null`.
+    Scalar(Value),
     Eof,
 }
 
-/// Bytes that end a run of plain string content: `"`, `\` and controls.
-const STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
-struct Lexer<'a> {
+struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
-    /// Start of the most recently scanned token.
-    tok_start: usize,
+    /// Where the most recent token starts.
+    start: usize,
 }
 
-impl Lexer<'_> {
+impl Parser<'_> {
     fn syntax(&self) -> DecodeError {
-        DecodeError::Syntax { offset: self.tok_start }
+        DecodeError::Syntax { offset: self.start }
     }
 
-    fn expect_colon(&mut self) -> Result<(), DecodeError> {
-        match self.next_token()? {
-            Tok::Colon => Ok(()),
-            _ => Err(self.syntax()),
+    /// An object key: `tok` must be a string and a colon must follow; `tok` becomes the token
+    /// after the colon (the start of the value).
+    fn key(&mut self, tok: &mut Tok) -> Result<Key, DecodeError> {
+        let Tok::Scalar(Value::Str(key)) = std::mem::replace(tok, Tok::Eof) else {
+            return Err(self.syntax());
+        };
+        if !matches!(self.token()?, Tok::Punct(b':')) {
+            return Err(self.syntax());
         }
+        *tok = self.token()?;
+        Ok(Key::from_vec(key))
     }
 
-    fn next_token(&mut self) -> Result<Tok, DecodeError> {
+    fn token(&mut self) -> Result<Tok, DecodeError> {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
             self.pos += 1;
         }
-        self.tok_start = self.pos;
-        let Some(&b) = self.input.get(self.pos) else {
-            return Ok(Tok::Eof);
-        };
-        let single = match b {
-            b'{' => Tok::LBrace,
-            b'}' => Tok::RBrace,
-            b'[' => Tok::LBracket,
-            b']' => Tok::RBracket,
-            b':' => Tok::Colon,
-            b',' => Tok::Comma,
-            b'"' => return self.string(),
-            b'-' | b'0'..=b'9' => return self.number(),
-            b't' => return self.literal(b"true", Tok::True),
-            b'f' => return self.literal(b"false", Tok::False),
-            b'n' => return self.literal(b"null", Tok::Null),
-            0x00..=0x1f => return Err(DecodeError::ControlCharacter),
-            0x80..=0xff => {
-                // PHP: a valid UTF-8 character here is a syntax error, an
-                // invalid byte a UTF-8 error.
-                return Err(if starts_with_valid_char(&self.input[self.pos..]) {
-                    self.syntax()
-                } else {
-                    DecodeError::MalformedUtf8
-                });
-            }
+        self.start = self.pos;
+        let rest = self.input.get(self.pos..).unwrap_or_default();
+        let (tok, len) = match rest {
+            [] => return Ok(Tok::Eof),
+            [b @ (b'{' | b'}' | b'[' | b']' | b':' | b','), ..] => (Tok::Punct(*b), 1),
+            [b'"', ..] => return self.string(),
+            [b'-' | b'0'..=b'9', ..] => return self.number(),
+            [b't', b'r', b'u', b'e', ..] => (Tok::Scalar(Value::Bool(true)), 4),
+            [b'f', b'a', b'l', b's', b'e', ..] => (Tok::Scalar(Value::Bool(false)), 5),
+            [b'n', b'u', b'l', b'l', ..] => (Tok::Scalar(Value::Null), 4),
+            [0x00..=0x1f, ..] => return Err(DecodeError::ControlCharacter),
+            // PHP: a valid UTF-8 character here is a syntax error, an invalid byte a UTF-8 error.
+            [0x80..=0xff, ..] if !starts_with_char(rest) => return Err(DecodeError::MalformedUtf8),
             _ => return Err(self.syntax()),
         };
-        self.pos += 1;
-        Ok(single)
+        self.pos += len;
+        Ok(tok)
     }
 
-    fn literal(&mut self, word: &[u8], tok: Tok) -> Result<Tok, DecodeError> {
-        if self.input[self.pos..].starts_with(word) {
-            self.pos += word.len();
-            Ok(tok)
-        } else {
-            Err(self.syntax())
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.input.get(self.pos + ahead).copied()
+    }
+
+    fn skip_digits(&mut self) {
+        while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
         }
     }
 
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, longest match; what
-    /// follows is the next token (so `01` is two tokens, a syntax error).
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, longest match; what follows is the
+    /// next token (so `01` is two tokens, a syntax error). Integers that fit `i64` are ints,
+    /// other numbers floats (integers beyond `i64` too, as without `JSON_BIGINT_AS_STRING`;
+    /// overflow gives ±INF, like `zend_strtod`).
     fn number(&mut self) -> Result<Tok, DecodeError> {
-        let input = self.input;
         let start = self.pos;
-        let digit_at = |i: usize| input.get(i).is_some_and(u8::is_ascii_digit);
-        let mut i = start;
-        if input.get(i) == Some(&b'-') {
-            i += 1;
+        if self.peek(0) == Some(b'-') {
+            self.pos += 1;
         }
-        match input.get(i) {
-            Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                i += 1;
-                while digit_at(i) {
-                    i += 1;
-                }
-            }
+        match self.peek(0) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
             _ => return Err(self.syntax()),
         }
-        let mut is_float = false;
-        if input.get(i) == Some(&b'.') && digit_at(i + 1) {
-            is_float = true;
-            i += 2;
-            while digit_at(i) {
-                i += 1;
+        let int_end = self.pos;
+        if self.peek(0) == Some(b'.') && self.peek(1).is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+            self.skip_digits();
+        }
+        if let Some(b'e' | b'E') = self.peek(0) {
+            let sign = usize::from(matches!(self.peek(1), Some(b'+' | b'-')));
+            if self.peek(1 + sign).is_some_and(|b| b.is_ascii_digit()) {
+                self.pos += 1 + sign;
+                self.skip_digits();
             }
         }
-        if let Some(b'e' | b'E') = input.get(i) {
-            let mut j = i + 1;
-            if let Some(b'+' | b'-') = input.get(j) {
-                j += 1;
-            }
-            if digit_at(j) {
-                is_float = true;
-                i = j + 1;
-                while digit_at(i) {
-                    i += 1;
-                }
+        let text = std::str::from_utf8(self.input.get(start..self.pos).unwrap_or_default()).unwrap_or_default();
+        if self.pos == int_end {
+            if let Ok(i) = text.parse() {
+                return Ok(Tok::Scalar(Value::Int(i)));
             }
         }
-        self.pos = i;
-        let text = std::str::from_utf8(&input[start..i]).map_err(|_| self.syntax())?;
-        if !is_float {
-            if let Ok(n) = text.parse::<i64>() {
-                return Ok(Tok::Int(n));
-            }
-        }
-        // Integers beyond i64 become floats, as in PHP (without
-        // JSON_BIGINT_AS_STRING). Overflow gives ±inf, like zend_strtod.
-        text.parse::<f64>().map(Tok::Float).map_err(|_| self.syntax())
+        text.parse().map(|f| Tok::Scalar(Value::Float(f))).map_err(|_| self.syntax())
     }
 
-    /// Scans a string starting at the opening quote at `self.pos`.
+    /// The string whose opening quote is at `self.pos`.
     fn string(&mut self) -> Result<Tok, DecodeError> {
-        let input = self.input;
+        let mut buf = Vec::new();
         let mut i = self.pos + 1;
-        let mut buf: Vec<u8> = Vec::new();
         loop {
-            let run_start = i;
-            while let Some(chunk) = input.get(i..i + 8) {
-                if !chunk_is_plain(chunk) {
-                    break;
-                }
-                i += 8;
-            }
-            while let Some(&b) = input.get(i) {
-                if STRING_STOP[usize::from(b)] {
-                    break;
-                }
-                i += 1;
-            }
-            let run = &input[run_start..i];
-            if std::str::from_utf8(run).is_err() {
+            let rest = self.input.get(i..).unwrap_or_default();
+            let run = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
+            let (plain, rest) = rest.split_at(run);
+            if std::str::from_utf8(plain).is_err() {
                 return Err(DecodeError::MalformedUtf8);
             }
-            buf.extend_from_slice(run);
-            match input.get(i) {
+            buf.extend_from_slice(plain);
+            i += run;
+            match rest.first() {
                 Some(b'"') => {
                     self.pos = i + 1;
-                    return Ok(Tok::Str(buf));
+                    return Ok(Tok::Scalar(Value::Str(buf)));
                 }
                 Some(b'\\') => i = self.escape(i, &mut buf)?,
-                // A raw control character, or the end of the input (PHP's
-                // scanner reads the terminating NUL as a control character).
+                // A raw control character, or the end of the input (PHP's scanner reads the
+                // terminating NUL as a control character).
                 _ => return Err(DecodeError::ControlCharacter),
             }
         }
     }
 
-    /// Decodes the escape sequence at `input[at] == b'\\'` into `buf`;
-    /// returns the position after it.
+    /// Decodes the escape sequence at `input[at] == b'\\'` into `buf`; returns the position
+    /// after it.
     fn escape(&self, at: usize, buf: &mut Vec<u8>) -> Result<usize, DecodeError> {
-        let input = self.input;
         let bad = DecodeError::Syntax { offset: at };
-        let simple = match input.get(at + 1) {
+        let byte = match self.input.get(at + 1) {
             Some(b'"') => b'"',
             Some(b'\\') => b'\\',
             Some(b'/') => b'/',
@@ -401,70 +247,39 @@ impl Lexer<'_> {
             Some(b'r') => b'\r',
             Some(b't') => b'\t',
             Some(b'u') => {
-                let unit = hex4(input, at + 2).ok_or(bad)?;
-                let (cp, next) = match unit {
-                    0xD800..=0xDBFF => {
-                        let low = if input.get(at + 6) == Some(&b'\\') && input.get(at + 7) == Some(&b'u') {
-                            hex4(input, at + 8)
-                        } else {
-                            None
-                        };
-                        match low {
-                            Some(lo @ 0xDC00..=0xDFFF) => (0x1_0000 + ((unit - 0xD800) << 10) + (lo - 0xDC00), at + 12),
+                let unit = self.hex4(at + 2).ok_or(bad)?;
+                let (code, next) = match unit {
+                    0xD800..=0xDBFF => match self.input.get(at + 6..at + 8) {
+                        Some(b"\\u") => match self.hex4(at + 8) {
+                            Some(low @ 0xDC00..=0xDFFF) => (0x1_0000 + ((unit - 0xD800) << 10) + (low - 0xDC00), at + 12),
                             _ => return Err(DecodeError::Utf16),
-                        }
-                    }
+                        },
+                        _ => return Err(DecodeError::Utf16),
+                    },
                     0xDC00..=0xDFFF => return Err(DecodeError::Utf16),
                     _ => (unit, at + 6),
                 };
-                let c = char::from_u32(cp).ok_or(DecodeError::Utf16)?;
-                let mut tmp = [0u8; 4];
-                buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                let c = char::from_u32(code).ok_or(DecodeError::Utf16)?;
+                buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
                 return Ok(next);
             }
             _ => return Err(bad),
         };
-        buf.push(simple);
+        buf.push(byte);
         Ok(at + 2)
     }
-}
 
-/// Whether none of the 8 bytes of `chunk` ends a plain run inside a string
-/// (SWAR test for bytes < 0x20, quote and backslash; exact for "any lane").
-#[inline]
-fn chunk_is_plain(chunk: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-        return false;
-    };
-    let x = u64::from_le_bytes(bytes);
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v;
-    let hits = (x.wrapping_sub(ONES * 0x20) & !x) | has_zero(x ^ (ONES * u64::from(b'"'))) | has_zero(x ^ (ONES * u64::from(b'\\')));
-    hits & HIGHS == 0
-}
-
-/// Four hex digits (either case) at `input[at..at + 4]`.
-fn hex4(input: &[u8], at: usize) -> Option<u32> {
-    let digits = input.get(at..at + 4)?;
-    let mut v = 0u32;
-    for &d in digits {
-        let n = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            b'A'..=b'F' => d - b'A' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u32::from(n);
+    /// Four hex digits (either case) at `input[at..at + 4]`.
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.input.get(at..at + 4)?;
+        digits.iter().try_fold(0, |v, &d| Some(v << 4 | char::from(d).to_digit(16)?))
     }
-    Some(v)
 }
 
 /// Whether `s` starts with one complete, valid UTF-8 character.
-fn starts_with_valid_char(s: &[u8]) -> bool {
-    let head = &s[..s.len().min(4)];
-    match std::str::from_utf8(head) {
-        Ok(_) => !head.is_empty(),
+fn starts_with_char(s: &[u8]) -> bool {
+    match std::str::from_utf8(s.get(..4).unwrap_or(s)) {
+        Ok(head) => !head.is_empty(),
         Err(e) => e.valid_up_to() > 0,
     }
 }

@@ -1,9 +1,19 @@
 //! `json_encode` (PHP 8.2, default flags, `serialize_precision = -1`).
+//!
+//! The text is written by `serde_json`'s serializer over `Serialize for Value` with
+//! [`PhpFormatter`], which supplies PHP's escaping and float text. The serializer refuses invalid
+//! UTF-8; a walk before it ([`check`]) refuses INF/NAN and nesting beyond PHP's limit (which also
+//! bounds the serializer's recursion). When either refuses, the output is dropped and a walk in
+//! PHP's order finds the error PHP reports.
 #![forbid(unsafe_code)]
 
+use std::io;
+
+use serde::Serialize as _;
+
 use super::decode::decode;
-use super::float::format_php_float;
-use super::value::{entries_are_list, Key, Value};
+use super::float::write_php_float;
+use super::value::{Key, Value};
 
 /// PHP `json_encode`'s default `$depth`: arrays/objects may nest this many
 /// levels (an empty array/object counts as a level); one more fails with
@@ -26,7 +36,7 @@ pub enum EncodeError {
     #[error("Maximum stack depth exceeded")]
     Depth,
     /// A value `json_encode` refuses by type: a resource (`JSON_ERROR_UNSUPPORTED_TYPE`).
-    /// Never produced by [`encode`] (a [`Value`] cannot hold one): converters from PHP values
+    /// Never produced by [`encode`](fn@encode) (a [`Value`] cannot hold one): converters from PHP values
     /// (the PHP extension) report it, so the message is PHP's.
     #[error("Type is not supported")]
     UnsupportedType,
@@ -55,7 +65,7 @@ pub fn encode(v: &Value) -> Result<Vec<u8>, EncodeError> {
 
 /// Appends the `json_encode($v)` text of `v` to `out`.
 ///
-/// On error `out` may hold partial output, which the caller should discard.
+/// On error `out` is left as it was.
 ///
 /// When a value has several problems, the error reported is the one PHP
 /// reports: PHP keeps encoding after an INF/NAN float or an invalid UTF-8
@@ -64,14 +74,21 @@ pub fn encode(v: &Value) -> Result<Vec<u8>, EncodeError> {
 ///
 /// # Errors
 ///
-/// As for [`encode`].
+/// As for [`encode`](fn@encode).
 pub fn encode_into(out: &mut Vec<u8>, v: &Value) -> Result<(), EncodeError> {
-    let mut enc = Encoder { out, deferred: None };
-    enc.value(v, 0)?;
-    match enc.deferred {
-        Some(e) => Err(e),
-        None => Ok(()),
+    // The serializer refuses invalid UTF-8 itself; INF/NAN and the depth are checked before.
+    if php_error(v, false).is_none() {
+        let start = out.len();
+        if v.serialize(&mut serde_json::Serializer::with_formatter(&mut *out, PhpFormatter))
+            .is_ok()
+        {
+            return Ok(());
+        }
+        out.truncate(start);
     }
+    // Some error: the walk finds the one PHP reports (it finds one: it refuses all the
+    // serializer refuses).
+    Err(php_error(v, true).unwrap_or(EncodeError::MalformedUtf8))
 }
 
 /// PHP `json_decode(json_encode($v), true)`: the value as PHP code would see
@@ -87,111 +104,57 @@ pub fn encode_into(out: &mut Vec<u8>, v: &Value) -> Result<(), EncodeError> {
 ///
 /// # Errors
 ///
-/// As for [`encode`], plus [`EncodeError::Depth`] as described above.
+/// As for [`encode`](fn@encode), plus [`EncodeError::Depth`] as described above.
 pub fn normalise(v: &Value) -> Result<Value, EncodeError> {
     let bytes = encode(v)?;
     decode(&bytes).map_err(|_| EncodeError::Depth)
 }
 
-struct Encoder<'a> {
-    out: &'a mut Vec<u8>,
-    /// The most recent non-fatal error (PHP keeps encoding after these).
-    deferred: Option<EncodeError>,
+/// The error PHP's encoder ends with for `v`, if any; with `utf8` false, strings and keys are
+/// not looked at.
+fn php_error(v: &Value, utf8: bool) -> Option<EncodeError> {
+    let mut deferred = None;
+    check(v, 0, utf8, &mut deferred).err().or(deferred)
 }
 
-impl Encoder<'_> {
-    /// Encodes `v`, which sits inside `depth` enclosing arrays/objects.
-    fn value(&mut self, v: &Value, depth: usize) -> Result<(), EncodeError> {
-        match v {
-            Value::Null => self.out.extend_from_slice(b"null"),
-            Value::Bool(true) => self.out.extend_from_slice(b"true"),
-            Value::Bool(false) => self.out.extend_from_slice(b"false"),
-            Value::Int(i) => write_i64(self.out, *i),
-            Value::Float(f) => {
-                if f.is_finite() {
-                    format_php_float(*f, self.out);
-                } else {
-                    self.deferred = Some(EncodeError::InfOrNan);
-                    self.out.push(b'0');
+/// Walks `v` (inside `depth` arrays/objects) in PHP's encoding order. A bad string value stops
+/// PHP's encoder (`Err`), as does the depth limit; an INF/NAN float or a bad key does not, the
+/// most recent one is remembered in `deferred`.
+fn check(v: &Value, depth: usize, utf8: bool, deferred: &mut Option<EncodeError>) -> Result<(), EncodeError> {
+    let bad = |s: &[u8]| utf8 && std::str::from_utf8(s).is_err();
+    match v {
+        Value::Float(f) if !f.is_finite() => *deferred = Some(EncodeError::InfOrNan),
+        Value::Str(s) if bad(s) => return Err(EncodeError::MalformedUtf8),
+        Value::Array(_) | Value::Object(_) if depth >= MAX_ENCODE_DEPTH => return Err(error_beyond_depth(v)),
+        _ => {
+            for (key, child) in children(v) {
+                if key.is_some_and(bad) {
+                    *deferred = Some(EncodeError::MalformedUtf8);
                 }
-            }
-            Value::Str(s) => write_string(self.out, s)?,
-            Value::Array(entries) => {
-                let depth = depth + 1;
-                if depth > MAX_ENCODE_DEPTH {
-                    return Err(error_beyond_depth(v));
-                }
-                if entries_are_list(entries) {
-                    self.out.push(b'[');
-                    for (i, (_, child)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            self.out.push(b',');
-                        }
-                        self.value(child, depth)?;
-                    }
-                    self.out.push(b']');
-                } else {
-                    self.out.push(b'{');
-                    for (i, (key, child)) in entries.iter().enumerate() {
-                        if i > 0 {
-                            self.out.push(b',');
-                        }
-                        match key {
-                            Key::Int(n) => {
-                                self.out.push(b'"');
-                                write_i64(self.out, *n);
-                                self.out.push(b'"');
-                            }
-                            Key::Str(s) => self.key(s),
-                        }
-                        self.out.push(b':');
-                        self.value(child, depth)?;
-                    }
-                    self.out.push(b'}');
-                }
-            }
-            Value::Object(entries) => {
-                let depth = depth + 1;
-                if depth > MAX_ENCODE_DEPTH {
-                    return Err(error_beyond_depth(v));
-                }
-                self.out.push(b'{');
-                let mut first = true;
-                for (name, child) in entries {
-                    if is_hidden_property(name) {
-                        continue;
-                    }
-                    if !first {
-                        self.out.push(b',');
-                    }
-                    first = false;
-                    self.key(name);
-                    self.out.push(b':');
-                    self.value(child, depth)?;
-                }
-                self.out.push(b'}');
+                check(child, depth + 1, utf8, deferred)?;
             }
         }
-        Ok(())
     }
-
-    /// Writes an object key. An invalid key does not stop PHP's encoder: it
-    /// records the error and carries on with the value.
-    fn key(&mut self, s: &[u8]) {
-        let checkpoint = self.out.len();
-        if write_string(self.out, s).is_err() {
-            self.out.truncate(checkpoint);
-            self.out.extend_from_slice(b"\"\"");
-            self.deferred = Some(EncodeError::MalformedUtf8);
-        }
-    }
+    Ok(())
 }
 
-/// PHP skips object properties whose (mangled) name starts with a NUL byte:
-/// those are protected/private members.
-#[inline]
-fn is_hidden_property(name: &[u8]) -> bool {
-    name.first() == Some(&0)
+/// The entries of an array or object that PHP encodes, with their string keys. PHP skips object
+/// properties whose (mangled) name starts with a NUL byte: protected/private members.
+fn children(v: &Value) -> impl Iterator<Item = (Option<&[u8]>, &Value)> {
+    let array = match v {
+        Value::Array(entries) => &entries[..],
+        _ => &[],
+    };
+    let object = match v {
+        Value::Object(entries) => &entries[..],
+        _ => &[],
+    };
+    let array = array.iter().map(|(key, child)| match key {
+        Key::Str(s) => (Some(&s[..]), child),
+        Key::Int(_) => (None, child),
+    });
+    let object = object.iter().filter(|(name, _)| name.first() != Some(&0));
+    array.chain(object.map(|(name, child)| (Some(&name[..]), child)))
 }
 
 /// The error PHP reports for an array/object that sits one level too deep.
@@ -202,274 +165,57 @@ fn is_hidden_property(name: &[u8]) -> bool {
 /// The first array to close is found by always descending into the first
 /// array/object child; that walk is a loop, so arbitrarily deep input cannot
 /// overflow the stack.
-fn error_beyond_depth(container: &Value) -> EncodeError {
-    enum Step<'v> {
-        Next,
-        Descend(&'v Value),
-        Fail,
-    }
-    fn step(child: &Value) -> Step<'_> {
-        match child {
-            Value::Str(s) if std::str::from_utf8(s).is_err() => Step::Fail,
-            Value::Array(_) | Value::Object(_) => Step::Descend(child),
-            _ => Step::Next,
-        }
-    }
-    let mut current = container;
-    'walk: loop {
-        match current {
-            Value::Array(entries) => {
-                for (_, child) in entries {
-                    match step(child) {
-                        Step::Next => {}
-                        Step::Descend(next) => {
-                            current = next;
-                            continue 'walk;
-                        }
-                        Step::Fail => return EncodeError::MalformedUtf8,
-                    }
+fn error_beyond_depth(mut container: &Value) -> EncodeError {
+    'descend: loop {
+        for (_, child) in children(container) {
+            match child {
+                Value::Str(s) if std::str::from_utf8(s).is_err() => return EncodeError::MalformedUtf8,
+                Value::Array(_) | Value::Object(_) => {
+                    container = child;
+                    continue 'descend;
                 }
+                _ => {}
             }
-            Value::Object(entries) => {
-                for (name, child) in entries {
-                    if is_hidden_property(name) {
-                        continue;
-                    }
-                    match step(child) {
-                        Step::Next => {}
-                        Step::Descend(next) => {
-                            current = next;
-                            continue 'walk;
-                        }
-                        Step::Fail => return EncodeError::MalformedUtf8,
-                    }
-                }
-            }
-            _ => {}
         }
         return EncodeError::Depth;
     }
 }
 
-/// Escape class of each byte: 0 = copy verbatim, `NON_ASCII` = start of a
-/// multi-byte UTF-8 sequence, `b'u'` = `\u00XX`, anything else = the letter
-/// written after a backslash.
-const NON_ASCII: u8 = 1;
-const ESCAPES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t[b'/' as usize] = b'/';
-    let mut i = 0x80;
-    while i < 0x100 {
-        t[i] = NON_ASCII;
-        i += 1;
-    }
-    t
-};
+/// serde_json's compact output with PHP's float text and escaping. serde_json escapes `"`, `\`
+/// and control characters itself, exactly as PHP does (`\n`, `\u001f`: lower-case hex).
+struct PhpFormatter;
 
-/// The two lowercase hex digits of each byte value.
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xF]];
-        i += 1;
+impl serde_json::ser::Formatter for PhpFormatter {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        write_php_float(w, value)
     }
-    t
-};
 
-/// Writes `s` as a JSON string literal with PHP's default escaping.
-///
-/// UTF-8 is validated on the fly (ASCII needs no check); on invalid input
-/// `out` is left with partial output and `MalformedUtf8` is returned.
-///
-/// Alternates between a plain run, found 8 bytes at a time and copied in one
-/// go, and a run of bytes that need escaping, handled one character at a
-/// time without going back to the 8-byte scan (text in CJK and the like is
-/// one long such run).
-fn write_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), EncodeError> {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    let mut i = 0;
-    while i < s.len() {
-        let start = i;
-        i = next_special(s, i);
-        out.extend_from_slice(s.get(start..i).unwrap_or_default());
-        while let Some(&b) = s.get(i) {
-            match ESCAPES[usize::from(b)] {
-                0 => break,
-                NON_ASCII => {
-                    let (cp, len) = decode_char(s, i).ok_or(EncodeError::MalformedUtf8)?;
-                    if cp >= 0x1_0000 {
-                        let v = cp - 0x1_0000;
-                        write_u_escape(out, 0xD800 | (v >> 10));
-                        write_u_escape(out, 0xDC00 | (v & 0x3FF));
-                    } else {
-                        write_u_escape(out, cp);
+    /// Text between serde_json's escapes: PHP also escapes `/` as `\/` and every non-ASCII
+    /// character as `\uXXXX` (lower-case hex, UTF-16 surrogate pairs beyond U+FFFF).
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut rest = fragment;
+        while let Some(at) = rest.bytes().position(|b| b == b'/' || !b.is_ascii()) {
+            // `at` is a character boundary: every byte before it is ASCII
+            let Some((plain, tail)) = rest.split_at_checked(at) else {
+                break;
+            };
+            w.write_all(plain.as_bytes())?;
+            let mut chars = tail.chars();
+            match chars.next() {
+                Some('/') => w.write_all(b"\\/")?,
+                Some(c) => {
+                    for unit in c.encode_utf16(&mut [0; 2]).iter().map(|&u| usize::from(u)) {
+                        let hex = |shift: usize| HEX[(unit >> shift) & 0xF];
+                        w.write_all(&[b'\\', b'u', hex(12), hex(8), hex(4), hex(0)])?;
                     }
-                    i += len;
                 }
-                b'u' => {
-                    write_u_escape(out, u32::from(b));
-                    i += 1;
-                }
-                letter => {
-                    out.extend_from_slice(&[b'\\', letter]);
-                    i += 1;
-                }
+                None => {}
             }
+            rest = chars.as_str();
         }
+        w.write_all(rest.as_bytes())
     }
-    out.push(b'"');
-    Ok(())
-}
-
-/// The index of the first byte at or after `i` that needs escaping (see
-/// [`ESCAPES`]), or `s.len()`. Looks at 8 bytes at a time, then at the
-/// last few bytes one by one.
-#[inline]
-fn next_special(s: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = s.get(i..i + 8) {
-        let hits = special_lanes(chunk);
-        if hits != 0 {
-            return i + first_lane(hits);
-        }
-        i += 8;
-    }
-    while let Some(&b) = s.get(i) {
-        if ESCAPES[usize::from(b)] != 0 {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
-}
-
-/// The lane (byte index) of the lowest set high bit of a non-zero
-/// [`special_lanes`] result.
-#[inline]
-fn first_lane(hits: u64) -> usize {
-    (hits.trailing_zeros() / 8) as usize
-}
-
-/// SWAR test of the 8 bytes of `chunk` (little-endian lanes) for bytes
-/// < 0x20, quote, backslash, slash and bytes >= 0x80: a word whose lane high
-/// bits are set for matching bytes, 0 when none matches (and for a chunk that
-/// is not 8 bytes long). Borrows can only set extra bits *above* a real hit,
-/// so the lowest set bit marks the first byte that needs escaping.
-#[inline]
-fn special_lanes(chunk: &[u8]) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-        return 0;
-    };
-    let x = u64::from_le_bytes(bytes);
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v;
-    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
-    let hits = below_space
-        | has_zero(x ^ (ONES * u64::from(b'"')))
-        | has_zero(x ^ (ONES * u64::from(b'\\')))
-        | has_zero(x ^ (ONES * u64::from(b'/')))
-        | x;
-    hits & HIGHS
-}
-
-/// Decodes and validates the UTF-8 sequence starting at `s[i]` (a
-/// non-ASCII byte): returns the code point and the sequence length, or `None` for
-/// anything that is not well-formed UTF-8 (stray continuation bytes,
-/// overlong forms, surrogates, code points above U+10FFFF, truncation).
-#[inline]
-fn decode_char(s: &[u8], i: usize) -> Option<(u32, usize)> {
-    let byte = |j: usize| s.get(i + j).map(|&b| u32::from(b));
-    let cont = |j: usize| byte(j).filter(|b| b & 0xC0 == 0x80).map(|b| b & 0x3F);
-    let lead = byte(0)?;
-    match lead {
-        0xC2..=0xDF => Some((((lead & 0x1F) << 6) | cont(1)?, 2)),
-        0xE0..=0xEF => {
-            let second = byte(1)?;
-            let allowed = match lead {
-                0xE0 => 0xA0..=0xBF,
-                0xED => 0x80..=0x9F,
-                _ => 0x80..=0xBF,
-            };
-            if !allowed.contains(&second) {
-                return None;
-            }
-            Some((((lead & 0x0F) << 12) | ((second & 0x3F) << 6) | cont(2)?, 3))
-        }
-        0xF0..=0xF4 => {
-            let second = byte(1)?;
-            let allowed = match lead {
-                0xF0 => 0x90..=0xBF,
-                0xF4 => 0x80..=0x8F,
-                _ => 0x80..=0xBF,
-            };
-            if !allowed.contains(&second) {
-                return None;
-            }
-            let cp = ((lead & 0x07) << 18) | ((second & 0x3F) << 12) | (cont(2)? << 6) | cont(3)?;
-            Some((cp, 4))
-        }
-        _ => None,
-    }
-}
-
-#[inline]
-fn write_u_escape(out: &mut Vec<u8>, unit: u32) {
-    let [h1, h2] = HEX_PAIRS[((unit >> 8) & 0xFF) as usize];
-    let [l1, l2] = HEX_PAIRS[(unit & 0xFF) as usize];
-    out.extend_from_slice(&[b'\\', b'u', h1, h2, l1, l2]);
-}
-
-const DIGIT_PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Appends the decimal text of `v`.
-pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    let mut n = v.unsigned_abs();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        pos -= 2;
-        buf[pos] = DIGIT_PAIRS[pair];
-        buf[pos + 1] = DIGIT_PAIRS[pair + 1];
-    }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        pos -= 2;
-        buf[pos] = DIGIT_PAIRS[pair];
-        buf[pos + 1] = DIGIT_PAIRS[pair + 1];
-    } else {
-        pos -= 1;
-        buf[pos] = b'0' + n as u8;
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[pos..]);
 }
 
 #[cfg(test)]
@@ -514,7 +260,6 @@ mod tests {
     #[test]
     fn ints_match_std() {
         let mut x: u64 = 0x1234_5678_9abc_def1;
-        let mut out = Vec::new();
         for shift in 0..64 {
             for _ in 0..50 {
                 x ^= x << 13;
@@ -522,9 +267,7 @@ mod tests {
                 x ^= x << 17;
                 let v = (x >> shift) as i64;
                 for v in [v, -v, v / 3] {
-                    out.clear();
-                    write_i64(&mut out, v);
-                    assert_eq!(out, v.to_string().as_bytes());
+                    assert_eq!(enc(&Value::Int(v)), v.to_string());
                 }
             }
         }

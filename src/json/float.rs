@@ -1,381 +1,81 @@
-//! PHP's float-to-text conversion as used by `json_encode` with
-//! `serialize_precision = -1`.
+//! PHP's float-to-text conversion as `json_encode` uses it (`serialize_precision = -1`).
 //!
-//! PHP asks its `dtoa` for the shortest digit string that round-trips
-//! ("mode 0") and lays the digits out `%.17G`-style: exponential notation when
-//! the decimal exponent is below -4 or above 16 (`1.0e+17`, `3.0e-5`),
-//! otherwise plain notation without a trailing `.0` (`100`, `0.0001`).
+//! PHP writes the shortest digit string that reads back as the same double (on an exact tie
+//! between two shortest candidates, the even one) and lays it out `%.17G`-style: exponential
+//! notation when the decimal exponent is below -4 or above 16 (`1.0e+17`, `3.0e-5`: always a
+//! fractional digit and a signed exponent), else plain notation without a trailing `.0` (`100`,
+//! `0.0001`, `-0`).
 //!
-//! The shortest round-trip digits are taken from Rust's `{:e}` formatting,
-//! which prints those digits and the decimal exponent. Rust and PHP differ
-//! only when two shortest candidates are exactly equally close to the value
-//! (Rust rounds up, PHP to even); [`php_tie_break`] detects and fixes that.
-//! Two exact fast paths skip the formatter: integral values below 2^53, and
-//! values whose shortest form has at most 6 fractional digits
-//! ([`short_decimal_digits`]).
+//! The digits come from [`ryu`], which finds the same shortest digits (it also breaks exact ties
+//! to even); only the layout is ours.
 #![forbid(unsafe_code)]
 
-use std::fmt::{self, Write as _};
+use std::io::{self, Write};
 
-/// 2^53: every integer below it is exactly representable.
-const EXACT_INT_LIMIT: f64 = 9_007_199_254_740_992.0;
-
-/// A fixed-size, allocation-free `fmt::Write` sink.
-struct StackBuf {
-    buf: [u8; 40],
-    len: usize,
-}
-
-impl StackBuf {
-    fn new() -> Self {
-        StackBuf { buf: [0; 40], len: 0 }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl fmt::Write for StackBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let bytes = s.as_bytes();
-        let end = self.len + bytes.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// Appends PHP's `serialize_precision = -1` text for `f` to `out`.
-///
-/// `f` should be finite (`json_encode` rejects INF/NAN before formatting);
-/// non-finite input is written as PHP's `INF`, `-INF` or `NAN`.
-pub(crate) fn format_php_float(f: f64, out: &mut Vec<u8>) {
+/// Writes PHP's text for `f`; non-finite values as PHP prints them (`INF`, `-INF`, `NAN`), which
+/// `json_encode` refuses before formatting.
+pub(crate) fn write_php_float<W: ?Sized + Write>(w: &mut W, f: f64) -> io::Result<()> {
     if !f.is_finite() {
-        if f.is_nan() {
-            out.extend_from_slice(b"NAN");
+        let text = if f.is_nan() {
+            "NAN"
         } else if f < 0.0 {
-            out.extend_from_slice(b"-INF");
+            "-INF"
         } else {
-            out.extend_from_slice(b"INF");
-        }
-        return;
-    }
-    let magnitude = f.abs();
-    if magnitude < EXACT_INT_LIMIT && magnitude.fract() == 0.0 {
-        // Fast path: an integral value below 2^53 prints as its integer
-        // text (its shortest digits padded with zeros; always below the
-        // exponential threshold of 1e17). `-0.0` prints as `-0`.
-        if f.is_sign_negative() {
-            out.push(b'-');
-        }
-        // Exact: the value is an integer below 2^53.
-        super::encode::write_i64(out, magnitude as i64);
-        return;
-    }
-    let digits = match short_decimal_digits(magnitude) {
-        Some(d) => d,
-        None => {
-            let mut d = shortest_digits(magnitude);
-            if let Some(fixed) = php_tie_break(magnitude, d.len) {
-                d = fixed;
-            }
-            d
-        }
-    };
-    if f.is_sign_negative() {
-        out.push(b'-');
-    }
-    lay_out(&digits, out);
-}
-
-/// Decimal digits `d1..dn` (no trailing zeros unless the value is zero) and
-/// the decimal point position: value = 0.d1..dn × 10^decpt.
-struct Digits {
-    buf: [u8; 24],
-    len: usize,
-    decpt: i32,
-}
-
-impl Digits {
-    fn as_slice(&self) -> &[u8] {
-        &self.buf[..self.len.clamp(1, self.buf.len())]
-    }
-}
-
-/// Fast path for positive, non-integral `f` with at most 6 fractional
-/// digits in its shortest form (prices, percentages, `12.5`, `0.1`, ...).
-///
-/// For k = 1..=6 the k-fractional-digit decimals that read back as `f` are
-/// tried around `round(f × 10^k)`; reading back is exact here because
-/// `c / 10^k` with integers `c < 2^53` and `10^k` is one correctly rounded
-/// IEEE division, the same result as parsing `c`e-k. The first k with a
-/// hit gives the shortest digits; the hit must be the only one among the
-/// neighbours (then it is also the closest). Anything else returns `None`
-/// and takes the general path.
-fn short_decimal_digits(f: f64) -> Option<Digits> {
-    const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-    // 2^-49
-    const TOLERANCE: f64 = 1.0 / 562_949_953_421_312.0;
-    for (k, &p) in POW10.iter().enumerate().skip(1) {
-        let scaled = f * p;
-        if scaled.is_nan() || scaled >= EXACT_INT_LIMIT {
-            return None;
-        }
-        let c = scaled.round();
-        // Cheap rejection without divisions: a decimal c' reads back as `f`
-        // only if |c' - f*10^k| <= ulp(f)*10^k, and with the rounding of
-        // `scaled` that bounds |c' - scaled| below scaled*2^-51. With
-        // `tol` four times that and below 0.25, neither `c` (further than
-        // `tol`) nor its neighbours (at least 0.5 away) can read back.
-        let tol = scaled * TOLERANCE;
-        if tol < 0.25 && (scaled - c).abs() > tol {
-            continue;
-        }
-        let reads_back = |c: f64| (0.0..EXACT_INT_LIMIT).contains(&c) && c / p == f;
-        let below = reads_back(c - 1.0);
-        let above = reads_back(c + 1.0);
-        if !reads_back(c) {
-            if below || above {
-                return None;
-            }
-            continue;
-        }
-        if below || above {
-            return None;
-        }
-        // `c` is an exact integer in [0, 2^53).
-        let mut v = c as u64;
-        let mut scale = i32::try_from(k).ok()?;
-        while v != 0 && v % 10 < 1 {
-            v /= 10;
-            scale -= 1;
-        }
-        let mut d = Digits {
-            buf: [b'0'; 24],
-            len: 0,
-            decpt: 0,
+            "INF"
         };
-        let len = decimal_len(u128::from(v));
-        let mut rest = v;
-        for i in (0..len).rev() {
-            *d.buf.get_mut(i)? = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
-        d.len = len;
-        d.decpt = i32::try_from(len).ok()? - scale;
-        return Some(d);
+        return w.write_all(text.as_bytes());
     }
-    None
-}
-
-/// The shortest round-trip digits of a non-negative finite `f`, read from
-/// Rust's `{:e}` output (`D[.DDD]e[-]X`).
-fn shortest_digits(f: f64) -> Digits {
-    let mut sci = StackBuf::new();
-    if write!(sci, "{f:e}").is_ok() {
-        parse_sci(sci.as_bytes())
-    } else {
-        // Unreachable in practice: the longest `{:e}` output of an f64 is
-        // 23 bytes. Fall back to a heap buffer rather than panic.
-        parse_sci(format!("{f:e}").as_bytes())
+    if f.is_sign_negative() {
+        w.write_all(b"-")?;
     }
-}
-
-fn parse_sci(sci: &[u8]) -> Digits {
-    let mut d = Digits {
-        buf: [b'0'; 24],
-        len: 0,
-        decpt: 1,
-    };
-    let mut pos = 0usize;
-    while let Some(&c) = sci.get(pos) {
-        pos += 1;
-        if c == b'e' {
-            break;
+    // ryu's layout depends on the magnitude ("1.5e-7", "0.001", "1e16", "123.0"): read the
+    // significant digits and the decimal point out of it, as value = 0.DIGITS × 10^point.
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(f.abs());
+    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut point = i32::try_from(int.len()).unwrap_or(0) + exp.parse::<i32>().unwrap_or(0);
+    let mut buf = [0u8; 32];
+    let mut len = 0;
+    for d in int.bytes().chain(frac.bytes()) {
+        if len == 0 && d == b'0' {
+            point -= 1;
+        } else if let Some(slot) = buf.get_mut(len) {
+            *slot = d;
+            len += 1;
         }
-        if c.is_ascii_digit() {
-            if let Some(slot) = d.buf.get_mut(d.len) {
-                *slot = c;
-                d.len += 1;
+    }
+    let mut digits = &buf[..len];
+    while let [rest @ .., b'0'] = digits {
+        digits = rest;
+    }
+    match digits {
+        [] => w.write_all(b"0"),
+        [first, rest @ ..] if !(-3..=17).contains(&point) => {
+            w.write_all(&[*first, b'.'])?;
+            w.write_all(if rest.is_empty() { b"0" } else { rest })?;
+            write!(w, "e{}{}", if point > 0 { '+' } else { '-' }, (point - 1).unsigned_abs())
+        }
+        _ if point <= 0 => {
+            w.write_all(b"0.")?;
+            zeros(w, point.unsigned_abs())?;
+            w.write_all(digits)
+        }
+        _ => {
+            let (int, frac) = digits.split_at(usize::try_from(point).unwrap_or(0).min(digits.len()));
+            w.write_all(int)?;
+            zeros(w, point.unsigned_abs().saturating_sub(u32::try_from(int.len()).unwrap_or(0)))?;
+            if !frac.is_empty() {
+                w.write_all(b".")?;
+                w.write_all(frac)?;
             }
-        }
-    }
-    if d.len == 0 {
-        d.len = 1; // defensive: treat as "0"
-    }
-    let mut exp_negative = false;
-    if sci.get(pos) == Some(&b'-') {
-        exp_negative = true;
-        pos += 1;
-    }
-    let mut exp: i32 = 0;
-    for &c in sci.get(pos..).unwrap_or(&[]) {
-        if c.is_ascii_digit() {
-            exp = exp.saturating_mul(10).saturating_add(i32::from(c - b'0'));
-        }
-    }
-    if exp_negative {
-        exp = -exp;
-    }
-    d.decpt = exp + 1;
-    d
-}
-
-/// Rust and PHP agree on the shortest round-trip digit count and pick the
-/// candidate closest to the exact binary value, but differ on exact ties:
-/// when the value lies exactly halfway between two shortest candidates
-/// (e.g. 2^-25 = 2.98023223876953125e-8 with 17 digits), Rust rounds the last
-/// digit up while PHP's `zend_dtoa` rounds half to even
-/// (`2.9802322387695312e-8`). This detects such ties and returns PHP's
-/// digits when they differ from Rust's choice.
-///
-/// A tie at `n` digits means the exact value has exactly `n + 1` significant
-/// digits, the last being 5. That only happens for values whose exact
-/// decimal expansion is short, which is checked with integer arithmetic.
-fn php_tie_break(f: f64, n: usize) -> Option<Digits> {
-    let (s, q) = short_exact_decimal(f)?;
-    if s % 10 != 5 || decimal_len(s) != n + 1 {
-        return None;
-    }
-    // Candidates: lower and lower + 1 (in units of 10^(q+1)); PHP takes the
-    // even one.
-    let lower = s / 10;
-    let chosen = if lower % 2 == 0 { lower } else { lower + 1 };
-    let mut d = Digits {
-        buf: [b'0'; 24],
-        len: 0,
-        decpt: 0,
-    };
-    let total = decimal_len(chosen);
-    let mut v = chosen;
-    for i in (0..total).rev() {
-        *d.buf.get_mut(i)? = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    d.len = total;
-    while d.len > 1 && d.buf.get(d.len - 1) == Some(&b'0') {
-        d.len -= 1;
-    }
-    d.decpt = i32::try_from(total).ok()? + q + 1;
-    // Only use the candidate if it really reads back as `f`.
-    let mut text = StackBuf::new();
-    text.write_str("0.").ok()?;
-    for &c in d.as_slice() {
-        text.write_char(char::from(c)).ok()?;
-    }
-    write!(text, "e{}", d.decpt).ok()?;
-    let back: f64 = std::str::from_utf8(text.as_bytes()).ok()?.parse().ok()?;
-    (back.to_bits() == f.to_bits()).then_some(d)
-}
-
-/// The exact value of positive finite `f` as `s × 10^q` with `s` not a
-/// multiple of 10, when `s` could be a tie (ends in 5) of at most 18 digits;
-/// `None` when it cannot be.
-fn short_exact_decimal(f: f64) -> Option<(u128, i32)> {
-    let bits = f.to_bits();
-    let fraction = bits & ((1u64 << 52) - 1);
-    let biased = i32::try_from((bits >> 52) & 0x7ff).ok()?;
-    let (mut m, mut e) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1u64 << 52), biased - 1075)
-    };
-    if m == 0 {
-        return None;
-    }
-    let tz = m.trailing_zeros();
-    m >>= tz;
-    e += i32::try_from(tz).ok()?;
-    // Now f = m × 2^e with m odd.
-    let (s, q) = if e >= 0 {
-        // The significant digits end in 5 only if every factor 2 is paired
-        // with a factor 5 of m; m < 2^53 has at most 22 factors 5.
-        if e > 22 {
-            return None;
-        }
-        let mut n = u128::from(m) << e;
-        let mut q = 0;
-        // n > 0: m is odd.
-        while n % 10 < 1 {
-            n /= 10;
-            q += 1;
-        }
-        (n, q)
-    } else {
-        // f = m × 5^k / 10^k; m × 5^k ends in 5 and is at least 5^k, which
-        // has more than 18 digits when k > 25.
-        let k = e.unsigned_abs();
-        if k > 25 {
-            return None;
-        }
-        (u128::from(m) * 5u128.pow(k), e)
-    };
-    (s < 1_000_000_000_000_000_000).then_some((s, q))
-}
-
-fn decimal_len(mut v: u128) -> usize {
-    let mut len = 1;
-    while v >= 10 {
-        v /= 10;
-        len += 1;
-    }
-    len
-}
-
-/// Lays out `d` the way PHP's `zend_gcvt` does in mode 0 with 17 digits.
-fn lay_out(d: &Digits, out: &mut Vec<u8>) {
-    let digits = d.as_slice();
-    let n = digits.len();
-    let decpt = d.decpt;
-    if !(-3..=17).contains(&decpt) {
-        // Exponential: d1.d2..dn e±X (at least one fractional digit).
-        out.push(digits[0]);
-        out.push(b'.');
-        if n == 1 {
-            out.push(b'0');
-        } else {
-            out.extend_from_slice(&digits[1..]);
-        }
-        out.push(b'e');
-        let e = decpt - 1;
-        out.push(if e < 0 { b'-' } else { b'+' });
-        push_u32(e.unsigned_abs(), out);
-    } else if decpt <= 0 {
-        // 0.000ddd
-        out.extend_from_slice(b"0.");
-        for _ in 0..decpt.unsigned_abs() {
-            out.push(b'0');
-        }
-        out.extend_from_slice(digits);
-    } else {
-        let int_len = decpt.unsigned_abs() as usize;
-        if n <= int_len {
-            out.extend_from_slice(digits);
-            for _ in n..int_len {
-                out.push(b'0');
-            }
-        } else {
-            out.extend_from_slice(&digits[..int_len]);
-            out.push(b'.');
-            out.extend_from_slice(&digits[int_len..]);
+            Ok(())
         }
     }
 }
 
-fn push_u32(mut v: u32, out: &mut Vec<u8>) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+fn zeros<W: ?Sized + Write>(w: &mut W, n: u32) -> io::Result<()> {
+    (0..n).try_for_each(|_| w.write_all(b"0"))
 }
 
 #[cfg(test)]
@@ -384,7 +84,7 @@ mod tests {
 
     fn fmt(f: f64) -> String {
         let mut out = Vec::new();
-        format_php_float(f, &mut out);
+        write_php_float(&mut out, f).expect("writes to a Vec");
         String::from_utf8(out).expect("ascii")
     }
 

@@ -22,13 +22,12 @@
 //! as a PHP array assignment does.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::ser::{self, Serialize};
 
 use super::encode::{EncodeError, MAX_ENCODE_DEPTH};
-use super::value::{index_key, Key, Value};
+use super::value::{ArrayBuilder, Key, Value};
 
 /// Why [`to_value`] refused a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +65,7 @@ impl From<EncodeError> for SerializeError {
 
 type Result<T> = std::result::Result<T, SerializeError>;
 
-/// The PHP value of `v` (see the module table), ready for [`super::encode`] or a job payload.
+/// The PHP value of `v` (see the module table), ready for [`encode`](fn@super::encode) or a job payload.
 ///
 /// ```
 /// use serde::Serialize;
@@ -86,118 +85,129 @@ type Result<T> = std::result::Result<T, SerializeError>;
 /// [`EncodeError::Depth`] beyond PHP's nesting limit; [`SerializeError::Custom`] when the type's
 /// `Serialize` fails or a map key cannot be a PHP array key.
 pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value> {
-    v.serialize(ValueSerializer { depth: 0 })
+    v.serialize(ValueSerializer { depth: 0, key: false })
 }
 
-/// Serializes into [`Value`]; `depth` is the array nesting of the value being built.
+/// Serializes into [`Value`]. `depth` is the array nesting of the value being built; `key` says
+/// that the value is a map key, which must come out as a string, an int or a bool ([`to_key`]).
 #[derive(Clone, Copy)]
 struct ValueSerializer {
     depth: usize,
+    key: bool,
 }
 
 impl ValueSerializer {
     /// The serializer of the items of an array opened at this level.
     fn nested(self) -> Result<ValueSerializer> {
+        if self.key {
+            return Err(bad_key("an array"));
+        }
         if self.depth >= MAX_ENCODE_DEPTH {
             return Err(EncodeError::Depth.into());
         }
-        Ok(ValueSerializer { depth: self.depth + 1 })
+        Ok(ValueSerializer {
+            depth: self.depth + 1,
+            key: false,
+        })
+    }
+
+    /// An integer type wider than PHP's int: beyond `i64` a value is a float, as PHP turns it
+    /// (and `json_decode` reads it); as a map key, its decimal text (what `json_decode` keeps).
+    fn wide<T: TryInto<i64> + ToString + Copy>(self, v: T, as_float: f64) -> Result<Value> {
+        Ok(match v.try_into() {
+            Ok(i) => Value::Int(i),
+            Err(_) if self.key => Value::from(v.to_string()),
+            Err(_) => Value::Float(as_float),
+        })
+    }
+
+    fn float(self, f: f64) -> Result<Value> {
+        if self.key {
+            Err(bad_key("a float"))
+        } else if f.is_finite() {
+            Ok(Value::Float(f))
+        } else {
+            Err(EncodeError::InfOrNan.into())
+        }
     }
 }
 
-fn float(f: f64) -> Result<Value> {
-    if f.is_finite() {
-        Ok(Value::Float(f))
-    } else {
-        Err(EncodeError::InfOrNan.into())
+fn bad_key(kind: &str) -> SerializeError {
+    SerializeError::Custom(format!(
+        "a map key must be a string or an integer to be a PHP array key, got {kind}"
+    ))
+}
+
+/// The PHP array key of a map key serialized in key mode: strings go through PHP's
+/// numeric-string rule, bools are `1`/`0`.
+fn to_key(v: Value) -> Result<Key> {
+    match v {
+        Value::Int(i) => Ok(Key::Int(i)),
+        Value::Bool(b) => Ok(Key::Int(b.into())),
+        Value::Str(s) => Ok(Key::from_vec(s)),
+        // only null gets here: floats and arrays are refused while serializing in key mode
+        _ => Err(bad_key("null")),
     }
 }
 
-/// `["variant" => inner]`, serde's externally tagged enum form.
-fn tagged(variant: &str, inner: Value) -> Value {
-    Value::Array(vec![(Key::from(variant), inner)])
+/// Integer types that are PHP ints.
+macro_rules! ints {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<Value> {
+            Ok(Value::Int(v.into()))
+        }
+    )*};
+}
+
+/// Integer types that can be wider than PHP's int (see [`ValueSerializer::wide`]).
+macro_rules! wide_ints {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<Value> {
+            self.wide(v, v as f64)
+        }
+    )*};
 }
 
 impl ser::Serializer for ValueSerializer {
     type Ok = Value;
     type Error = SerializeError;
-    type SerializeSeq = SeqBuilder;
-    type SerializeTuple = SeqBuilder;
-    type SerializeTupleStruct = SeqBuilder;
-    type SerializeTupleVariant = SeqBuilder;
-    type SerializeMap = MapBuilder;
-    type SerializeStruct = MapBuilder;
-    type SerializeStructVariant = MapBuilder;
+    type SerializeSeq = Builder;
+    type SerializeTuple = Builder;
+    type SerializeTupleStruct = Builder;
+    type SerializeTupleVariant = Builder;
+    type SerializeMap = Builder;
+    type SerializeStruct = Builder;
+    type SerializeStructVariant = Builder;
 
     fn serialize_bool(self, v: bool) -> Result<Value> {
         Ok(Value::Bool(v))
     }
 
-    fn serialize_i8(self, v: i8) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<Value> {
-        Ok(Value::Int(v))
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<Value> {
-        // PHP has no wider int: beyond i64 a number is a float (json_decode does the same)
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<Value> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<Value> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<Value> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
-    }
+    ints!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64);
+    ints!(serialize_u8: u8, serialize_u16: u16, serialize_u32: u32);
+    wide_ints!(serialize_i128: i128, serialize_u64: u64, serialize_u128: u128);
 
     fn serialize_f32(self, v: f32) -> Result<Value> {
-        if !v.is_finite() {
-            return Err(EncodeError::InfOrNan.into());
-        }
         // the double the f32's shortest text names (0.1f32 -> 0.1, not 0.10000000149011612),
         // which is also what serde_json writes for it
-        float(v.to_string().parse::<f64>().unwrap_or(f64::from(v)))
+        self.float(v.to_string().parse().unwrap_or(f64::from(v)))
     }
 
     fn serialize_f64(self, v: f64) -> Result<Value> {
-        float(v)
+        self.float(v)
     }
 
     fn serialize_char(self, v: char) -> Result<Value> {
-        Ok(Value::Str(v.to_string().into_bytes()))
+        Ok(Value::from(v.to_string()))
     }
 
     fn serialize_str(self, v: &str) -> Result<Value> {
-        Ok(Value::Str(v.as_bytes().to_vec()))
+        Ok(Value::from(v))
     }
 
     fn serialize_bytes(self, v: &[u8]) -> Result<Value> {
         self.nested()?;
-        Ok(Value::list(v.iter().map(|b| Value::Int(i64::from(*b))).collect()))
+        Ok(Value::list(v.iter().map(|&b| Value::Int(b.into())).collect()))
     }
 
     fn serialize_none(self) -> Result<Value> {
@@ -231,191 +241,120 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Value> {
-        let inner = value.serialize(self.nested()?)?;
-        Ok(tagged(variant, inner))
+        // serde's externally tagged form: [variant => value]
+        Ok(Value::Array(vec![(Key::from(variant), value.serialize(self.nested()?)?)]))
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
-        Ok(SeqBuilder {
-            items: Vec::with_capacity(len.unwrap_or(0).min(4096)),
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Builder> {
+        Ok(Builder {
+            array: ArrayBuilder::default(),
             inner: self.nested()?,
+            pending_key: None,
             variant: None,
         })
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple(self, len: usize) -> Result<Builder> {
         self.serialize_seq(Some(len))
     }
 
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Builder> {
         self.serialize_seq(Some(len))
     }
 
-    fn serialize_tuple_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<SeqBuilder> {
+    fn serialize_tuple_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<Builder> {
         // the tag array is one level, the list inside it another
         let mut seq = self.nested()?.serialize_seq(Some(len))?;
         seq.variant = Some(variant);
         Ok(seq)
     }
 
-    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder> {
-        Ok(MapBuilder::new(self.nested()?, len.unwrap_or(0), None))
+    fn serialize_map(self, len: Option<usize>) -> Result<Builder> {
+        self.serialize_seq(len)
     }
 
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder> {
-        Ok(MapBuilder::new(self.nested()?, len, None))
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Builder> {
+        self.serialize_seq(Some(len))
     }
 
-    fn serialize_struct_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<MapBuilder> {
-        Ok(MapBuilder::new(self.nested()?.nested()?, len, Some(variant)))
-    }
-}
-
-/// Items of a list being built (for tuple variants, inside `[variant => list]`).
-struct SeqBuilder {
-    items: Vec<Value>,
-    inner: ValueSerializer,
-    variant: Option<&'static str>,
-}
-
-impl SeqBuilder {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.items.push(value.serialize(self.inner)?);
-        Ok(())
-    }
-
-    fn finish(self) -> Value {
-        let list = Value::Array(
-            self.items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (Key::Int(index_key(i)), v))
-                .collect(),
-        );
-        match self.variant {
-            Some(variant) => tagged(variant, list),
-            None => list,
-        }
+    fn serialize_struct_variant(self, name: &'static str, index: u32, variant: &'static str, len: usize) -> Result<Builder> {
+        self.serialize_tuple_variant(name, index, variant, len)
     }
 }
 
-impl ser::SerializeSeq for SeqBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTuple for SeqBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleVariant for SeqBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-/// Entries of a PHP array being built, with PHP's assignment rule for repeated keys.
-struct MapBuilder {
-    entries: Vec<(Key, Value)>,
-    /// position of each key, built once the array is big enough for a linear search to hurt
-    index: Option<HashMap<Key, usize>>,
+/// A PHP array being built: a list (sequences, tuples) or an associative array (maps,
+/// structs); for enum variants, inside `[variant => array]`.
+struct Builder {
+    array: ArrayBuilder,
     inner: ValueSerializer,
     pending_key: Option<Key>,
     variant: Option<&'static str>,
 }
 
-/// Below this many entries, repeated keys are found by a linear search.
-const INDEX_FROM: usize = 16;
+/// The four list-building traits, which differ only in their names.
+macro_rules! seq_builder {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for Builder {
+            type Ok = Value;
+            type Error = SerializeError;
 
-impl MapBuilder {
-    fn new(inner: ValueSerializer, len: usize, variant: Option<&'static str>) -> MapBuilder {
-        MapBuilder {
-            entries: Vec::with_capacity(len.min(4096)),
-            index: None,
-            inner,
-            pending_key: None,
-            variant,
-        }
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+                self.array.push(value.serialize(self.inner)?);
+                Ok(())
+            }
 
-    /// `$array[$key] = $value`: a new key is appended, a known one keeps its place.
-    fn insert(&mut self, key: Key, value: Value) {
-        if self.index.is_none() && self.entries.len() >= INDEX_FROM {
-            self.index = Some(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
-        }
-        let found = match &self.index {
-            Some(index) => index.get(&key).copied(),
-            None => self.entries.iter().position(|(k, _)| *k == key),
-        };
-        match found {
-            Some(i) => self.entries[i].1 = value,
-            None => {
-                if let Some(index) = self.index.as_mut() {
-                    index.insert(key.clone(), self.entries.len());
-                }
-                self.entries.push((key, value));
+            fn end(self) -> Result<Value> {
+                Ok(self.finish())
             }
         }
-    }
+    )*};
+}
 
-    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<()> {
-        let v = value.serialize(self.inner)?;
-        self.insert(Key::from(name), v);
-        Ok(())
-    }
+seq_builder!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
+/// The two struct-building traits: fields are string keys.
+macro_rules! struct_builder {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Builder {
+            type Ok = Value;
+            type Error = SerializeError;
+
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+                self.array.insert(Key::from(key), value.serialize(self.inner)?);
+                Ok(())
+            }
+
+            fn end(self) -> Result<Value> {
+                Ok(self.finish())
+            }
+        }
+    )*};
+}
+
+struct_builder!(SerializeStruct, SerializeStructVariant);
+
+impl Builder {
     fn finish(self) -> Value {
-        let array = Value::Array(self.entries);
+        let array = self.array.into_value();
         match self.variant {
-            Some(variant) => tagged(variant, array),
+            Some(variant) => Value::Array(vec![(Key::from(variant), array)]),
             None => array,
         }
     }
 }
 
-impl ser::SerializeMap for MapBuilder {
+impl ser::SerializeMap for Builder {
     type Ok = Value;
     type Error = SerializeError;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
-        self.pending_key = Some(key.serialize(KeySerializer)?);
+        let key = key.serialize(ValueSerializer { key: true, ..self.inner })?;
+        self.pending_key = Some(to_key(key)?);
         Ok(())
     }
 
@@ -424,8 +363,7 @@ impl ser::SerializeMap for MapBuilder {
             .pending_key
             .take()
             .ok_or_else(|| SerializeError::Custom("a map value was serialized before its key".into()))?;
-        let v = value.serialize(self.inner)?;
-        self.insert(key, v);
+        self.array.insert(key, value.serialize(self.inner)?);
         Ok(())
     }
 
@@ -434,214 +372,23 @@ impl ser::SerializeMap for MapBuilder {
     }
 }
 
-impl ser::SerializeStruct for MapBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeStructVariant for MapBuilder {
-    type Ok = Value;
-    type Error = SerializeError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<Value> {
-        Ok(self.finish())
-    }
-}
-
-/// Serializes a map key into a PHP array key.
-struct KeySerializer;
-
-fn bad_key(kind: &str) -> SerializeError {
-    SerializeError::Custom(format!(
-        "a map key must be a string or an integer to be a PHP array key, got {kind}"
-    ))
-}
-
-fn wide_key<T: TryInto<i64> + ToString + Copy>(v: T) -> Key {
-    match v.try_into() {
-        Ok(i) => Key::Int(i),
-        // PHP cannot hold it as an int key: the decimal text, which is what json_decode makes of it
-        Err(_) => Key::Str(v.to_string().into_bytes()),
-    }
-}
-
-impl ser::Serializer for KeySerializer {
-    type Ok = Key;
-    type Error = SerializeError;
-    type SerializeSeq = ser::Impossible<Key, SerializeError>;
-    type SerializeTuple = ser::Impossible<Key, SerializeError>;
-    type SerializeTupleStruct = ser::Impossible<Key, SerializeError>;
-    type SerializeTupleVariant = ser::Impossible<Key, SerializeError>;
-    type SerializeMap = ser::Impossible<Key, SerializeError>;
-    type SerializeStruct = ser::Impossible<Key, SerializeError>;
-    type SerializeStructVariant = ser::Impossible<Key, SerializeError>;
-
-    fn serialize_bool(self, v: bool) -> Result<Key> {
-        Ok(Key::Int(i64::from(v)))
-    }
-
-    fn serialize_i8(self, v: i8) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<Key> {
-        Ok(Key::Int(v))
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<Key> {
-        Ok(wide_key(v))
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<Key> {
-        Ok(Key::Int(v.into()))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<Key> {
-        Ok(wide_key(v))
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<Key> {
-        Ok(wide_key(v))
-    }
-
-    fn serialize_f32(self, _v: f32) -> Result<Key> {
-        Err(bad_key("a float"))
-    }
-
-    fn serialize_f64(self, _v: f64) -> Result<Key> {
-        Err(bad_key("a float"))
-    }
-
-    fn serialize_char(self, v: char) -> Result<Key> {
-        Ok(Key::from(v.to_string()))
-    }
-
-    fn serialize_str(self, v: &str) -> Result<Key> {
-        Ok(Key::from(v))
-    }
-
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Key> {
-        Err(bad_key("bytes"))
-    }
-
-    fn serialize_none(self) -> Result<Key> {
-        Err(bad_key("None"))
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Key> {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result<Key> {
-        Err(bad_key("()"))
-    }
-
-    fn serialize_unit_struct(self, name: &'static str) -> Result<Key> {
-        Err(bad_key(&format!("the unit struct {name}")))
-    }
-
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<Key> {
-        Ok(Key::from(variant))
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<Key> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        _index: u32,
-        variant: &'static str,
-        _value: &T,
-    ) -> Result<Key> {
-        Err(bad_key(&format!("the enum variant {name}::{variant}")))
-    }
-
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(bad_key("a sequence"))
-    }
-
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
-        Err(bad_key("a tuple"))
-    }
-
-    fn serialize_tuple_struct(self, name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct> {
-        Err(bad_key(&format!("the tuple struct {name}")))
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        _index: u32,
-        variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(bad_key(&format!("the enum variant {name}::{variant}")))
-    }
-
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(bad_key("a map"))
-    }
-
-    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
-        Err(bad_key(&format!("the struct {name}")))
-    }
-
-    fn serialize_struct_variant(
-        self,
-        name: &'static str,
-        _index: u32,
-        variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(bad_key(&format!("the enum variant {name}::{variant}")))
-    }
-}
-
 impl Serialize for Value {
     /// Serializes a PHP value the way `json_encode` shapes it: lists as sequences, other arrays
-    /// and objects as maps (int keys as their decimal text), so `serde_json::to_string(&value)`
-    /// has the same structure as [`super::encode`]'s output (not its escaping or float format).
+    /// and objects as maps (int keys as integers, which serde_json writes as their decimal
+    /// text), so `serde_json::to_string(&value)` has the same structure as the output of
+    /// [`encode`](fn@super::encode), which is this serialization with PHP's escaping and float
+    /// text. Invalid UTF-8 in a string or key is an error; INF/NAN are left to the serializer.
     fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use ser::{SerializeMap as _, SerializeSeq as _};
+        fn text<E: ser::Error>(b: &[u8]) -> std::result::Result<&str, E> {
+            std::str::from_utf8(b).map_err(|_| E::custom(EncodeError::MalformedUtf8))
+        }
         match self {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Int(i) => s.serialize_i64(*i),
             Value::Float(f) => s.serialize_f64(*f),
-            Value::Str(b) => match std::str::from_utf8(b) {
-                Ok(text) => s.serialize_str(text),
-                Err(_) => Err(ser::Error::custom(EncodeError::MalformedUtf8)),
-            },
+            Value::Str(b) => s.serialize_str(text(b)?),
             Value::Array(entries) if self.is_list() => {
                 let mut seq = s.serialize_seq(Some(entries.len()))?;
                 for (_, v) in entries {
@@ -653,26 +400,17 @@ impl Serialize for Value {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {
                     match k {
-                        Key::Int(i) => map.serialize_entry(&i.to_string(), v)?,
-                        Key::Str(b) => match std::str::from_utf8(b) {
-                            Ok(text) => map.serialize_entry(text, v)?,
-                            Err(_) => return Err(ser::Error::custom(EncodeError::MalformedUtf8)),
-                        },
+                        Key::Int(i) => map.serialize_entry(i, v)?,
+                        Key::Str(b) => map.serialize_entry(text(b)?, v)?,
                     }
                 }
                 map.end()
             }
             Value::Object(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
-                for (k, v) in entries {
-                    // PHP's mangled (non-public) property names are not encoded
-                    if k.first() == Some(&0) {
-                        continue;
-                    }
-                    match std::str::from_utf8(k) {
-                        Ok(text) => map.serialize_entry(text, v)?,
-                        Err(_) => return Err(ser::Error::custom(EncodeError::MalformedUtf8)),
-                    }
+                // PHP's mangled (non-public) property names are not encoded
+                for (k, v) in entries.iter().filter(|(k, _)| k.first() != Some(&0)) {
+                    map.serialize_entry(text(k)?, v)?;
                 }
                 map.end()
             }

@@ -1,6 +1,8 @@
 //! The PHP value model used by the JSON codec.
 #![forbid(unsafe_code)]
 
+use std::collections::HashMap;
+
 /// A PHP array key: PHP arrays have integer or string keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
@@ -41,36 +43,14 @@ pub enum Value {
 /// zero (except the single string `"0"`; `"-0"` is not canonical), fitting in
 /// an `i64`.
 pub(crate) fn parse_canonical_int(b: &[u8]) -> Option<i64> {
-    let (neg, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, b),
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let canonical = match digits {
+        [b'0'] => digits.len() == b.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
     };
-    let (&first, _) = digits.split_first()?;
-    if first == b'0' {
-        return if !neg && digits.len() == 1 { Some(0) } else { None };
-    }
-    // i64::MIN has 19 digits; anything longer cannot fit.
-    if digits.len() > 19 {
-        return None;
-    }
-    let mut acc: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        // 19 decimal digits always fit in a u64 (max ~1.8e19 > 9.99e18).
-        acc = acc * 10 + u64::from(d - b'0');
-    }
-    if neg {
-        const MIN_MAGNITUDE: u64 = 1 << 63;
-        if acc == MIN_MAGNITUDE {
-            Some(i64::MIN)
-        } else {
-            i64::try_from(acc).ok().map(|v| -v)
-        }
-    } else {
-        i64::try_from(acc).ok()
-    }
+    // `parse` refuses what does not fit in an i64
+    canonical.then(|| std::str::from_utf8(b).ok()?.parse().ok()).flatten()
 }
 
 impl Key {
@@ -196,6 +176,48 @@ pub(crate) fn entries_are_list(entries: &[(Key, Value)]) -> bool {
         .iter()
         .enumerate()
         .all(|(i, (k, _))| matches!(k, Key::Int(n) if *n == index_key(i)))
+}
+
+/// A PHP array filled by assignments (`$a[$key] = $value`), as `json_decode` fills an object's
+/// array and [`super::to_value`] a map's: a new key is appended, a repeated key keeps its first
+/// position and takes the new value. Past a few entries, keys are found through a hash index, so
+/// that an input with many keys costs linear, not quadratic, time.
+#[derive(Default)]
+pub(crate) struct ArrayBuilder {
+    entries: Vec<(Key, Value)>,
+    index: Option<HashMap<Key, usize>>,
+}
+
+impl ArrayBuilder {
+    /// `$a[] = $value`, for an array that is only pushed to (a list).
+    pub(crate) fn push(&mut self, value: Value) {
+        let key = Key::Int(index_key(self.entries.len()));
+        self.entries.push((key, value));
+    }
+
+    /// `$a[$key] = $value`.
+    pub(crate) fn insert(&mut self, key: Key, value: Value) {
+        if self.index.is_none() && self.entries.len() >= 16 {
+            self.index = Some(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+        }
+        let found = match &self.index {
+            Some(index) => index.get(&key).copied(),
+            None => self.entries.iter().position(|(k, _)| *k == key),
+        };
+        match found.and_then(|i| self.entries.get_mut(i)) {
+            Some(slot) => slot.1 = value,
+            None => {
+                if let Some(index) = &mut self.index {
+                    index.insert(key.clone(), self.entries.len());
+                }
+                self.entries.push((key, value));
+            }
+        }
+    }
+
+    pub(crate) fn into_value(self) -> Value {
+        Value::Array(self.entries)
+    }
 }
 
 impl From<&str> for Value {
