@@ -399,7 +399,12 @@ fn metrics_and_the_registry_live_in_the_queues_slot() {
     for _ in 0..3 {
         let name = unique_queue("cl_metrics");
         let keys = Dialect::V3.keys(&name);
-        for key in [&keys.metrics, &keys.metrics_minute(29_000_000), &keys.workers, &keys.worker("h-1-abcd")] {
+        for key in [
+            &keys.metrics,
+            &keys.metrics_minute(29_000_000),
+            &keys.workers,
+            &keys.worker("h-1-abcd"),
+        ] {
             assert_eq!(c.slot_of(key), c.slot_of(&keys.ready), "{key}");
         }
         let mut q = queue(c, Dialect::V3);
