@@ -806,6 +806,7 @@ pub unsafe extern "C" fn tqn_flush(q: *mut Queue, sent: *mut i64) -> i32 {
         let q = unsafe { handle("q", q) }?;
         let n = q.q.pending_acks();
         q.queue().flush_acks()?;
+        q.queue().flush_metrics()?;
         unsafe { put("sent", sent, i64::try_from(n).unwrap_or(i64::MAX)) }
     })
 }

@@ -343,11 +343,13 @@ impl RedisQueue {
         })
     }
 
-    /// Sends the acknowledgements `ack()` holds back now. Returns how many were sent.
+    /// Sends the acknowledgements `ack()` holds back now, and the metrics tally (normally sent
+    /// with a pop at most once a second). Returns how many acknowledgements were sent.
     pub fn flush(&mut self) -> PhpResult<i64> {
         self.run(|s| {
             let n = s.q.pending_acks();
             s.queue().flush_acks()?;
+            s.queue().flush_metrics()?;
             Ok(i64::try_from(n).unwrap_or(i64::MAX))
         })
     }

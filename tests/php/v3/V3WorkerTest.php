@@ -147,6 +147,40 @@ final class V3WorkerTest extends V3TestCase
         $this->assertSame($id, $second->getJobId());
     }
 
+    public function testTheWorkerRecordsProcessedReleasedAndFailedJobsInTheMetrics(): void
+    {
+        Queue::push('Hello', ['name' => 'metrics']);
+        Queue::push('Flaky', ['order' => 8]);
+        $this->assertFalse($this->work('default', 2)->hasFailed());
+        $this->assertTrue($this->work('default', 2)->isReleased());
+        $this->assertTrue($this->work('default', 2)->hasFailed());
+        NativeConnector::flushAll(); // the tally otherwise rides with a later pop
+        $totals = self::admin()->hGetAll('{queues:default}:metrics');
+        $this->assertSame('1', $totals['p:Hello'] ?? null, json_encode($totals));
+        $this->assertSame('1', $totals['r:Flaky'] ?? null, 'the first run of Flaky was released');
+        $this->assertSame('1', $totals['f:Flaky'] ?? null, 'its second run failed (out of tries)');
+        $this->assertSame('0', $totals['p:Flaky'] ?? '0', 'a failed job is not counted processed');
+        $this->assertSame('1', $totals['wt:' . self::waitBucket($totals, 'Hello') . ':Hello'] ?? null,
+            'a natively pushed job has a wait time');
+        $minutes = self::admin()->keys('{queues:default}:metrics:*');
+        $this->assertNotEmpty($minutes, 'the minute the jobs ended in (two across a minute boundary)');
+        foreach ($minutes as $minute) {
+            $this->assertGreaterThan(86000, self::admin()->ttl($minute), 'a minute hash expires by itself');
+        }
+    }
+
+    /** The wait bucket recorded for $job (the one `wt:I:JOB` field), or -1. */
+    private static function waitBucket(array $totals, string $job): int
+    {
+        foreach ($totals as $field => $n) {
+            if (preg_match('/^wt:(\d+):' . preg_quote($job, '/') . '$/', (string) $field, $m)) {
+                return (int) $m[1];
+            }
+        }
+
+        return -1;
+    }
+
     public function testFailedJobsAreLoggedByTheFailerUnderQueueWork(): void
     {
         Queue::push('Flaky', 'log me', 'failing');

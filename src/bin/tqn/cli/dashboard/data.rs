@@ -11,7 +11,7 @@ use think_queue_native::registry::{WorkerInfo, TTL};
 use think_queue_native::unstable::RedisConnection;
 use think_queue_native::{available_at, Dialect, ReservedJob};
 
-use super::super::inspect::QueueRef;
+use super::super::inspect::{queue_stats, QueueRef, QueueStats};
 use super::super::CliResult;
 
 /// Minutes of history the overview's rates look at.
@@ -21,21 +21,15 @@ const MAX_WORKERS: usize = 200;
 /// Most jobs listed per state.
 pub const MAX_LIST: usize = 100;
 
-/// One row of the overview.
+/// One row of the overview: `tqn stats`'s figures and what the metrics and the registry add.
 #[derive(Debug, Serialize)]
 pub struct Overview {
-    pub queue: String,
-    pub dialect: String,
-    pub ready: u64,
-    pub delayed: u64,
-    /// delayed jobs already due
-    pub due: u64,
-    pub reserved: u64,
-    /// reservations already expired
-    pub expired: u64,
-    pub dead: u64,
+    /// queue, dialect, key, ready, delayed, due, reserved, expired, dead, oldest_overdue
+    #[serde(flatten)]
+    pub stats: QueueStats,
     /// seconds the oldest waiting job has waited (the ready list's head when its push time is
-    /// known, or the delayed job due longest ago); null when unknown or nothing waits
+    /// known, the delayed job due longest ago, or the reservation expired longest ago); null when
+    /// unknown or nothing waits
     pub oldest_age: Option<i64>,
     /// jobs ended per minute over the last five minutes, this one included (processed + failed)
     pub per_minute: f64,
@@ -51,17 +45,12 @@ fn minute_now(now: i64) -> i64 {
     now.div_euclid(60)
 }
 
-/// The overview of one queue: one pipeline (and one more when it has live workers).
+/// The overview of one queue: `tqn stats`'s pipeline, then one for the head of the ready list, the
+/// last minutes' metrics and the live workers (and one more when it has live workers).
 pub fn overview(raw: &mut RedisConnection, q: &QueueRef, now: i64) -> CliResult<Overview> {
+    let stats = queue_stats(raw, q, now)?;
     let k = q.dialect.keys(&q.name);
     let mut pipe = redis::pipe();
-    pipe.cmd("LLEN").arg(&k.ready);
-    pipe.cmd("ZCARD").arg(&k.delayed);
-    pipe.cmd("ZCOUNT").arg(&k.delayed).arg("-inf").arg(now);
-    pipe.cmd("ZCARD").arg(&k.reserved);
-    pipe.cmd("ZCOUNT").arg(&k.reserved).arg("-inf").arg(now);
-    pipe.cmd("LLEN").arg(&k.dead);
-    pipe.cmd("ZRANGE").arg(&k.delayed).arg(0).arg(0).arg("WITHSCORES");
     pipe.cmd("LRANGE").arg(&k.ready).arg(0).arg(0);
     pipe.cmd("ZRANGEBYSCORE")
         .arg(&k.workers)
@@ -75,10 +64,9 @@ pub fn overview(raw: &mut RedisConnection, q: &QueueRef, now: i64) -> CliResult<
     for minute in (m - RATE_MINUTES + 1)..=m {
         pipe.cmd("HGETALL").arg(k.metrics_minute(minute));
     }
-    type Head = (u64, u64, u64, u64, u64, u64, Vec<(Vec<u8>, f64)>, Vec<Vec<u8>>, Vec<String>);
     let values: Vec<redis::Value> = pipe.query(raw)?;
-    let (head, rest) = values.split_at(values.len().min(9));
-    let (ready, delayed, due, reserved, expired, dead, first_delayed, first_ready, worker_ids): Head =
+    let (head, rest) = values.split_at(values.len().min(2));
+    let (first_ready, worker_ids): (Vec<Vec<u8>>, Vec<String>) =
         redis::FromRedisValue::from_redis_value(redis::Value::Array(head.to_vec()))?;
     let mut window = JobMetrics::default();
     for v in rest {
@@ -87,12 +75,8 @@ pub fn overview(raw: &mut RedisConnection, q: &QueueRef, now: i64) -> CliResult<
             window.merge(jm);
         }
     }
-    let mut oldest: Option<i64> = None;
-    if let Some((_, score)) = first_delayed.first() {
-        if (*score as i64) <= now {
-            oldest = Some(now - *score as i64);
-        }
-    }
+    // a delayed job due (or a reservation expired) that long ago, or the ready head's push time
+    let mut oldest = stats.oldest_overdue;
     if let Some(bytes) = first_ready.first() {
         let job = ReservedJob::stored(&q.name, q.dialect, bytes.clone());
         if let Some(at) = job.id().ok().flatten().and_then(|id| available_at(&id, now * 1000 + 999)) {
@@ -102,25 +86,18 @@ pub fn overview(raw: &mut RedisConnection, q: &QueueRef, now: i64) -> CliResult<
     let finished = window.processed + window.failed;
     let mut flags = Vec::new();
     let workers = read_workers(raw, q, &worker_ids)?;
-    if ready + due > 0 && workers.is_empty() && finished == 0 {
+    if stats.ready + stats.due > 0 && workers.is_empty() && finished == 0 {
         flags.push("jobs wait and no worker was seen for 5 minutes".to_owned());
     }
     let overran = workers.iter().filter(|w| w.overran(now)).count();
     if overran > 0 {
         flags.push(format!("{overran} worker(s) running a job past retry_after"));
     }
-    if expired > 0 {
-        flags.push(format!("{expired} expired reservation(s)"));
+    if stats.expired > 0 {
+        flags.push(format!("{} expired reservation(s)", stats.expired));
     }
     Ok(Overview {
-        queue: q.name.clone(),
-        dialect: q.dialect.to_string(),
-        ready,
-        delayed,
-        due,
-        reserved,
-        expired,
-        dead,
+        stats,
         oldest_age: oldest,
         per_minute: finished as f64 / RATE_MINUTES as f64,
         failure_rate: (finished > 0).then(|| window.failed as f64 / finished as f64),
@@ -157,11 +134,9 @@ pub fn workers(raw: &mut RedisConnection, q: &QueueRef, now: i64) -> CliResult<V
     read_workers(raw, q, &ids)
 }
 
-/// One minute of a queue's chart.
+/// Counts and quantiles of a set of jobs (a minute, or a job name over the window).
 #[derive(Debug, Serialize)]
-pub struct Point {
-    /// unix second the minute starts
-    pub t: i64,
+pub struct Summary {
     pub processed: u64,
     pub failed: u64,
     pub released: u64,
@@ -174,20 +149,39 @@ pub struct Point {
     pub wait_p99: Option<f64>,
 }
 
-/// Per job name over the chart's window.
+impl Summary {
+    fn of(m: &JobMetrics) -> Summary {
+        let q = |h: &Histogram, x: f64| h.quantile(x);
+        Summary {
+            processed: m.processed,
+            failed: m.failed,
+            released: m.released,
+            buried: m.buried,
+            run_p50: q(&m.run, 0.5),
+            run_p95: q(&m.run, 0.95),
+            run_p99: q(&m.run, 0.99),
+            wait_p50: q(&m.wait, 0.5),
+            wait_p95: q(&m.wait, 0.95),
+            wait_p99: q(&m.wait, 0.99),
+        }
+    }
+}
+
+/// One minute of a queue's chart.
+#[derive(Debug, Serialize)]
+pub struct Point {
+    /// unix second the minute starts
+    pub t: i64,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// One job name over the chart's window.
 #[derive(Debug, Serialize)]
 pub struct JobRow {
     pub job: String,
-    pub processed: u64,
-    pub failed: u64,
-    pub released: u64,
-    pub buried: u64,
-    pub run_p50: Option<f64>,
-    pub run_p95: Option<f64>,
-    pub run_p99: Option<f64>,
-    pub wait_p50: Option<f64>,
-    pub wait_p95: Option<f64>,
-    pub wait_p99: Option<f64>,
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// A queue's charts: the last `minutes` minutes (one pipeline of HGETALLs).
@@ -208,45 +202,19 @@ pub fn history(raw: &mut RedisConnection, q: &QueueRef, now: i64, minutes: i64) 
             all.merge(&m);
             per_job.entry(job).or_default().merge(&m);
         }
-        points.push(point(minute * 60, &all));
+        points.push(Point {
+            t: minute * 60,
+            summary: Summary::of(&all),
+        });
     }
     let rows = per_job
         .into_iter()
-        .map(|(job, m)| {
-            let p = point(0, &m);
-            JobRow {
-                job,
-                processed: m.processed,
-                failed: m.failed,
-                released: m.released,
-                buried: m.buried,
-                run_p50: p.run_p50,
-                run_p95: p.run_p95,
-                run_p99: p.run_p99,
-                wait_p50: p.wait_p50,
-                wait_p95: p.wait_p95,
-                wait_p99: p.wait_p99,
-            }
+        .map(|(job, m)| JobRow {
+            job,
+            summary: Summary::of(&m),
         })
         .collect();
     Ok((points, rows))
-}
-
-fn point(t: i64, m: &JobMetrics) -> Point {
-    let q = |h: &Histogram, x: f64| h.quantile(x);
-    Point {
-        t,
-        processed: m.processed,
-        failed: m.failed,
-        released: m.released,
-        buried: m.buried,
-        run_p50: q(&m.run, 0.5),
-        run_p95: q(&m.run, 0.95),
-        run_p99: q(&m.run, 0.99),
-        wait_p50: q(&m.wait, 0.5),
-        wait_p95: q(&m.wait, 0.95),
-        wait_p99: q(&m.wait, 0.99),
-    }
 }
 
 /// One listed job. `payload` is the stored bytes as text (invalid UTF-8 replaced); `member` the
@@ -337,10 +305,10 @@ pub fn prometheus(raw: &mut RedisConnection, queues: &[QueueRef], now: i64) -> C
         let o = overview(raw, q, now)?;
         let ql = format!("queue=\"{}\",dialect=\"{}\"", label(&q.name), q.dialect);
         for (state, n) in [
-            ("ready", o.ready),
-            ("delayed", o.delayed),
-            ("reserved", o.reserved),
-            ("dead", o.dead),
+            ("ready", o.stats.ready),
+            ("delayed", o.stats.delayed),
+            ("reserved", o.stats.reserved),
+            ("dead", o.stats.dead),
         ] {
             let _ = writeln!(sizes, "thinkqueue_queue_jobs{{{ql},state=\"{state}\"}} {n}");
         }
