@@ -98,17 +98,45 @@ pub fn bucket(d: Duration) -> usize {
     BUCKETS.iter().position(|&b| s <= b).unwrap_or(BUCKETS.len())
 }
 
-/// One tally of one minute.
+/// Counter slots of one job name in a tally: the four outcomes, the run time buckets and sum,
+/// the wait time buckets and sum. Recording a job is index arithmetic; field names are spelled
+/// only when the tally is sent (at most once a second).
+const RUN: usize = 4;
+const RUN_SUM: usize = RUN + BUCKETS.len() + 1;
+const WAIT: usize = RUN_SUM + 1;
+const WAIT_SUM: usize = WAIT + BUCKETS.len() + 1;
+const SLOTS: usize = WAIT_SUM + 1;
+
+/// The hash field a slot of `job` is written to.
+fn field(slot: usize, job: &str) -> String {
+    match slot {
+        0..RUN => format!("{}:{job}", OUTCOMES[slot].prefix()),
+        RUN_SUM => format!("rs:{job}"),
+        WAIT_SUM => format!("ws:{job}"),
+        s if s < RUN_SUM => format!("rt:{}:{job}", s - RUN),
+        s => format!("wt:{}:{job}", s - WAIT),
+    }
+}
+
+const OUTCOMES: [Outcome; 4] = [Outcome::Processed, Outcome::Failed, Outcome::Released, Outcome::Buried];
+
+fn outcome_slot(o: Outcome) -> usize {
+    usize::from(o.code() - 1)
+}
+
+/// One tally of one minute: counters per job name.
 #[derive(Debug, Default)]
 struct Batch {
     minute: i64,
-    fields: HashMap<String, i64>,
+    jobs: HashMap<String, [i64; SLOTS]>,
 }
 
 /// A queue's tally not yet sent.
 #[derive(Debug)]
 struct Pending {
     batches: Vec<Batch>,
+    /// tallies taken for a pop that failed, sent with the next one
+    returned: Flush,
     last_flush: Instant,
 }
 
@@ -139,53 +167,62 @@ impl Recorder {
         }
     }
 
-    fn add(&mut self, queue: &str, now: i64, field: String, by: i64) {
-        self.forked();
-        let minute = now.div_euclid(60);
-        let pending = self.queues.entry(queue.to_owned()).or_insert_with(|| Pending {
+    fn pending(&mut self, queue: &str) -> &mut Pending {
+        self.queues.entry(queue.to_owned()).or_insert_with(|| Pending {
             batches: Vec::new(),
+            returned: Vec::new(),
             // a fresh tally waits a second before it goes, like every later one
             last_flush: Instant::now(),
-        });
+        })
+    }
+
+    /// The counters of `job` in `queue`'s tally of the minute of `now`.
+    fn counters(&mut self, queue: &str, job: &str, now: i64) -> &mut [i64; SLOTS] {
+        self.forked();
+        let minute = now.div_euclid(60);
+        let pending = self.pending(queue);
         if pending.batches.last().map(|b| b.minute) != Some(minute) {
             pending.batches.push(Batch {
                 minute,
-                fields: HashMap::new(),
+                jobs: HashMap::new(),
             });
         }
-        if let Some(b) = pending.batches.last_mut() {
-            *b.fields.entry(field).or_insert(0) += by;
-        }
+        let last = pending.batches.len() - 1;
+        pending.batches[last].jobs.entry(job.to_owned()).or_insert([0; SLOTS])
     }
 
     /// Adds one ended job: its outcome, run time, and wait time when known.
     pub(crate) fn record(&mut self, queue: &str, job: &str, outcome: Outcome, run: Duration, wait: Option<Duration>, now: i64) {
-        self.add(queue, now, format!("{}:{job}", outcome.prefix()), 1);
-        self.add(queue, now, format!("rt:{}:{job}", bucket(run)), 1);
-        self.add(queue, now, format!("rs:{job}"), micros(run));
+        let c = self.counters(queue, job, now);
+        c[outcome_slot(outcome)] += 1;
+        c[RUN + bucket(run)] += 1;
+        c[RUN_SUM] = c[RUN_SUM].saturating_add(micros(run));
         if let Some(w) = wait {
-            self.add(queue, now, format!("wt:{}:{job}", bucket(w)), 1);
-            self.add(queue, now, format!("ws:{job}"), micros(w));
+            c[WAIT + bucket(w)] += 1;
+            c[WAIT_SUM] = c[WAIT_SUM].saturating_add(micros(w));
         }
     }
 
     /// Turns an outcome already recorded for a job into another (a deleted job that turns out
     /// to be failed: think-queue deletes it first, then calls its failed hook).
     pub(crate) fn recount(&mut self, queue: &str, job: &str, from: Outcome, to: Outcome, now: i64) {
-        self.add(queue, now, format!("{}:{job}", from.prefix()), -1);
-        self.add(queue, now, format!("{}:{job}", to.prefix()), 1);
+        let c = self.counters(queue, job, now);
+        c[outcome_slot(from)] -= 1;
+        c[outcome_slot(to)] += 1;
     }
 
     /// The tally of `queue` if it is due to go (a second since the last, or a minute ended).
     pub(crate) fn take_due(&mut self, queue: &str) -> Option<Flush> {
         self.forked();
         let pending = self.queues.get_mut(queue)?;
-        let due = pending.batches.len() > 1 || pending.last_flush.elapsed() >= FLUSH_EVERY;
-        if !due || pending.batches.is_empty() {
+        let due = pending.batches.len() > 1 || !pending.returned.is_empty() || pending.last_flush.elapsed() >= FLUSH_EVERY;
+        if !due || (pending.batches.is_empty() && pending.returned.is_empty()) {
             return None;
         }
         pending.last_flush = Instant::now();
-        Some(into_flush(std::mem::take(&mut pending.batches)))
+        let mut out = std::mem::take(&mut pending.returned);
+        out.extend(into_flush(std::mem::take(&mut pending.batches)));
+        (!out.is_empty()).then_some(out)
     }
 
     /// Every tally, due or not (when the queue object goes away).
@@ -193,24 +230,25 @@ impl Recorder {
         self.forked();
         self.queues
             .drain()
-            .filter(|(_, p)| !p.batches.is_empty())
-            .map(|(q, p)| (q, into_flush(p.batches)))
+            .map(|(q, p)| {
+                let mut out = p.returned;
+                out.extend(into_flush(p.batches));
+                (q, out)
+            })
+            .filter(|(_, f)| !f.is_empty())
             .collect()
     }
 
     /// Puts back a tally that could not be sent (it is sent with a later pop).
     pub(crate) fn put_back(&mut self, queue: &str, flush: Flush) {
-        for (minute, fields) in flush {
-            for (field, by) in fields {
-                self.add(queue, minute * 60, field, by);
-            }
-        }
+        self.forked();
+        self.pending(queue).returned.extend(flush);
     }
 
     /// Whether nothing is waiting to be sent.
     #[cfg(test)]
     fn is_empty(&self) -> bool {
-        self.queues.values().all(|p| p.batches.is_empty())
+        self.queues.values().all(|p| p.batches.is_empty() && p.returned.is_empty())
     }
 }
 
@@ -218,7 +256,16 @@ fn into_flush(batches: Vec<Batch>) -> Flush {
     batches
         .into_iter()
         .map(|b| {
-            let mut fields: Vec<(String, i64)> = b.fields.into_iter().filter(|(_, n)| *n != 0).collect();
+            let mut fields: Vec<(String, i64)> = b
+                .jobs
+                .iter()
+                .flat_map(|(job, c)| {
+                    c.iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n != 0)
+                        .map(move |(slot, n)| (field(slot, job), *n))
+                })
+                .collect();
             fields.sort();
             (b.minute, fields)
         })

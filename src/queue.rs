@@ -568,7 +568,7 @@ impl RedisQueue {
 
     fn leased_job(&mut self, job: ReservedJob) -> Popped {
         if let Some(b) = self.beacon.as_mut() {
-            b.started(job.name().ok(), unix_now());
+            b.started(job.raw_body(), unix_now());
         }
         if self.leases.is_some() {
             let keys = self.job_keys(&job);

@@ -41,8 +41,9 @@ pub const PRUNE_AFTER: i64 = 3600;
 #[derive(Default)]
 struct State {
     queues: BTreeSet<String>,
-    /// (job name, unix second it started)
-    current: Option<(String, i64)>,
+    /// (the job's payload, unix second it started); the thread reads the job name out of it
+    /// when it beats, so a pop never pays for decoding it
+    current: Option<(Vec<u8>, i64)>,
     done: u64,
     /// a new queue to announce at once
     dirty: bool,
@@ -110,13 +111,13 @@ impl Beacon {
         }
     }
 
-    /// A job started (its name when readable).
-    pub(crate) fn started(&mut self, job: Option<String>, at: i64) {
+    /// A job started (its payload as popped).
+    pub(crate) fn started(&mut self, payload: &[u8], at: i64) {
         if self.pid != std::process::id() {
             return;
         }
         if let Ok(mut st) = self.shared.state.lock() {
-            st.current = Some((job.unwrap_or_else(|| "(malformed payload)".into()), at));
+            st.current = Some((payload.to_vec(), at));
         }
     }
 
@@ -213,9 +214,13 @@ fn spawn(shared: Arc<Shared>, mut opts: ConnectionOptions, me: Identity) -> Opti
         .ok()
 }
 
-fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(String, i64)>, done: u64, named: bool) -> crate::Result<()> {
+fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(Vec<u8>, i64)>, done: u64, named: bool) -> crate::Result<()> {
     let now = unix_now();
     let all = queues.join(",");
+    let current = current.map(|(payload, since)| {
+        let job = crate::job::ReservedJob::stored("", me.dialect, payload.clone());
+        (job.name().unwrap_or_else(|_| "(malformed payload)".into()), *since)
+    });
     for q in queues {
         let keys = me.dialect.keys(q);
         let key = keys.worker(&me.id);
@@ -244,7 +249,7 @@ fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(Str
             .arg(done)
             .arg("retry_after")
             .arg(me.retry_after.map_or(String::new(), |s| s.to_string()));
-        match current {
+        match &current {
             Some((job, since)) => {
                 hset.arg("job").arg(job).arg("since").arg(*since).ignore();
             }
