@@ -75,7 +75,8 @@ namespace think\queue\native {
         public function dialect(): string {}
 
         /**
-         * Sends the acknowledgements `ack()` holds back now. Returns how many were sent.
+         * Sends the acknowledgements `ack()` holds back now, and the metrics tally (normally sent
+         * with a pop at most once a second). Returns how many acknowledgements were sent.
          *
          * @return int
          */
