@@ -231,6 +231,14 @@ fn a_job_survives_a_crash_between_pop_and_delete() {
         let mut opts = QueueOptions::new(d);
         opts.retry_after = Some(1);
         let name = unique_queue("crash");
+        // scores are whole seconds and the reservation lasts 1 s: start just after a second
+        // begins, so the checks below run before it ends (dropping the worker joins its
+        // heartbeat thread, which takes a round trip or two)
+        let into_second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_millis())
+            .unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(u64::from(1005 - into_second.min(1000))));
         {
             // the crashing worker: pops, then dies (its queue object and connection go away)
             let mut worker = RedisQueue::connect(conn(port), opts.clone()).expect("connect");
