@@ -46,6 +46,9 @@ pub const BUCKETS: [f64; 15] = [
 /// Seconds a per-minute metrics hash lives after its minute's last write.
 pub const RETENTION_SECS: i64 = 24 * 3600 + 120;
 
+/// The job name metrics and the workers registry use for a payload without a readable `job`.
+pub const MALFORMED_NAME: &str = "(malformed payload)";
+
 /// How often, at most, a queue object sends its tally (with a pop).
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 

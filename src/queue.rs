@@ -12,7 +12,7 @@ use crate::dialect::{resolve_queue_name, Dialect, QueueKeys};
 use crate::error::{Error, Result};
 use crate::id::new_job_id_at;
 use crate::job::ReservedJob;
-use crate::metrics::{Outcome, Recorder};
+use crate::metrics::{Outcome, Recorder, MALFORMED_NAME};
 use crate::payload::{self, NewJob};
 use crate::registry::Beacon;
 use crate::scripts;
@@ -788,9 +788,6 @@ impl PendingAcks {
         self.items.extend(members.into_iter().map(|m| (key.to_owned(), m)));
     }
 }
-
-/// The job name metrics use for a payload without a readable `job`.
-const MALFORMED_NAME: &str = "(malformed payload)";
 
 fn bulk_bytes(v: RedisValue) -> Option<Vec<u8>> {
     match v {

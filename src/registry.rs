@@ -219,7 +219,7 @@ fn beat(conn: &mut Conn, me: &Identity, queues: &[String], current: Option<&(Vec
     let all = queues.join(",");
     let current = current.map(|(payload, since)| {
         let job = crate::job::ReservedJob::stored("", me.dialect, payload.clone());
-        (job.name().unwrap_or_else(|_| "(malformed payload)".into()), *since)
+        (job.name().unwrap_or_else(|_| crate::metrics::MALFORMED_NAME.into()), *since)
     });
     for q in queues {
         let keys = me.dialect.keys(q);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use think_queue_native::metrics::{parse_hash, Histogram, JobMetrics, BUCKETS};
 use think_queue_native::registry::{WorkerInfo, TTL};
 use think_queue_native::unstable::RedisConnection;
-use think_queue_native::{available_at, Dialect, ReservedJob};
+use think_queue_native::{available_at, ReservedJob};
 
 use super::super::inspect::{queue_stats, QueueRef, QueueStats};
 use super::super::CliResult;
@@ -377,11 +377,6 @@ fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
     let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count());
     let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
     let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count());
-}
-
-/// The dialect named in a request (`v1`/`v3`).
-pub fn dialect(s: &str) -> Option<Dialect> {
-    Dialect::parse(s)
 }
 
 #[cfg(test)]

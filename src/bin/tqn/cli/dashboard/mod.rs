@@ -214,7 +214,7 @@ impl Server {
         let dialect = req
             .query
             .get("dialect")
-            .and_then(|d| data::dialect(d))
+            .and_then(|d| Dialect::parse(d))
             .or(self.ctx.dialect)
             .ok_or_else(|| CliError("no dialect (v1 or v3) given".into()))?;
         Ok(QueueRef { dialect, name })
